@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from onedigest_app import create_app
+
+
+def test_index_says_hello(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert response.get_data(as_text=True) == "Hello, World!"
+
+
+def test_healthcheck_has_the_exact_shape_and_build_values(client):
+    response = client.get("/healthcheck")
+    assert response.status_code == 200
+    assert response.is_json
+    assert response.get_json() == {
+        "myapplication": [
+            {
+                "version": "1.2.3",
+                "description": "test build",
+                "lastcommitsha": "0123456789abcdef0123456789abcdef01234567",
+            }
+        ]
+    }
+
+
+def test_healthcheck_reads_the_build_values_from_the_environment(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("APP_VERSION", "9.9.9")
+    monkeypatch.setenv("APP_DESCRIPTION", "from env")
+    monkeypatch.setenv("LAST_COMMIT_SHA", "deadbeef")
+    body = create_app().test_client().get("/healthcheck").get_json()
+    expected = {"version": "9.9.9", "description": "from env", "lastcommitsha": "deadbeef"}
+    assert body == {"myapplication": [expected]}
+
+
+def test_debug_is_off_even_outside_production(app):
+    assert app.debug is False
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_healthcheck_rejects_other_methods_as_json(client, method):
+    response = getattr(client, method)("/healthcheck")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == 405
+    assert "GET" in response.headers["Allow"]

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import pytest
+
+from onedigest_app.security import CONTENT_SECURITY_POLICY
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/", "/healthcheck", "/nope"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+        assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+
+
+def test_no_hsts_over_plain_http(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_hsts_when_the_proxy_says_https(client):
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_force_https_redirects_plain_http_keeping_path_and_query(make_app):
+    client = make_app(FORCE_HTTPS="1").test_client()
+    response = client.get("/some/path?a=1", headers={"Host": "example.com"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == "https://example.com/some/path?a=1"
+
+
+def test_force_https_leaves_the_healthcheck_alone(make_app):
+    client = make_app(FORCE_HTTPS="1").test_client()
+    response = client.get("/healthcheck")
+    assert response.status_code == 200
+    assert "myapplication" in response.get_json()
+
+
+def test_force_https_serves_requests_forwarded_as_https(make_app):
+    client = make_app(FORCE_HTTPS="1").test_client()
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 200
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_without_force_https_plain_http_is_served(client):
+    assert client.get("/").status_code == 200
+
+
+def test_proxyfix_takes_the_client_address_from_one_hop(client, log_lines):
+    log_lines()
+    client.get("/", headers={"X-Forwarded-For": "203.0.113.7"})
+    access = [line for line in log_lines() if line["logger"] == "onedigest.access"]
+    assert access[-1]["remote_addr"] == "203.0.113.7"
+
+
+def test_proxyfix_ignores_spoofed_hops_beyond_the_count(client, log_lines):
+    log_lines()
+    client.get("/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"})
+    access = [line for line in log_lines() if line["logger"] == "onedigest.access"]
+    assert access[-1]["remote_addr"] == "203.0.113.7"
+
+
+def test_proxyfix_count_is_configurable(make_app, log_lines):
+    client = make_app(PROXY_FIX_COUNT="2").test_client()
+    log_lines()
+    client.get("/", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"})
+    access = [line for line in log_lines() if line["logger"] == "onedigest.access"]
+    assert access[-1]["remote_addr"] == "198.51.100.1"
+
+
+def test_proxyfix_off_ignores_forwarded_headers(make_app):
+    client = make_app(PROXY_FIX_COUNT="0", FORCE_HTTPS="1").test_client()
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 308
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("FORCE_HTTPS", "maybe", "FORCE_HTTPS='maybe' is not a boolean: set FORCE_HTTPS to 1 or 0"),
+        (
+            "PROXY_FIX_COUNT",
+            "-1",
+            "PROXY_FIX_COUNT='-1' is not an integer in [0, 10]: set PROXY_FIX_COUNT to one",
+        ),
+    ],
+)
+def test_bad_settings_name_the_variable(make_app, key, value, message):
+    from onedigest_app import ConfigError
+
+    with pytest.raises(ConfigError) as excinfo:
+        make_app(**{key: value})
+    assert str(excinfo.value) == message
