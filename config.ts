@@ -1,0 +1,223 @@
+/**
+ * The one typed, validated view of stack config. Everything is checked here, before any resource
+ * is registered; defaults come from the `config:` block of Pulumi.yaml and nowhere else.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+import { modules } from "./providers";
+import { PLATFORMS, TARGET_KINDS, type Platform, type TargetKind } from "./providers/types";
+import { ConfigError, PROJECT, Reader, mergeDefaults, setCommand, type Problem } from "./validate";
+
+export const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*@sha256:[0-9a-f]{64}$/;
+export const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+/** Plain env vars must not carry secrets: those go through secretKey and the platforms' secret stores. */
+const SECRET_LIKE = /(SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY)/;
+/** Set by every platform or by the image itself; the app spec must not override them. */
+const RESERVED_ENV = ["PORT", "SECRET_KEY", "APP_ENV", "APP_VERSION", "LAST_COMMIT_SHA", "APP_DESCRIPTION"];
+
+export interface AppConfig {
+    readonly name: string;
+    readonly description: string;
+    readonly port: number;
+    readonly env: Readonly<Record<string, string>>;
+}
+
+export type ImageConfig =
+    | { readonly source: "build"; readonly platform: Platform }
+    | { readonly source: "ref"; readonly platform: Platform; readonly ref: string }
+    | { readonly source: "promote"; readonly platform: Platform; readonly promoteFrom: string };
+
+export interface StackConfig {
+    readonly stack: string;
+    readonly targets: readonly TargetKind[];
+    readonly app: AppConfig;
+    readonly secretKey: pulumi.Output<string>;
+    readonly image: ImageConfig;
+    /** Validated settings per configured target kind. */
+    readonly settings: Readonly<Partial<Record<TargetKind, unknown>>>;
+}
+
+/** Where the program looks for Pulumi.yaml: next to this file, or one level up when precompiled. */
+export function findProjectFile(start: string = __dirname): string {
+    for (const dir of [start, path.dirname(start)]) {
+        const file = path.join(dir, "Pulumi.yaml");
+        if (fs.existsSync(file)) return file;
+    }
+    throw new Error(`Pulumi.yaml not found next to ${start} or its parent`);
+}
+
+/** The `default` of every key declared in Pulumi.yaml's `config:` block, by short key. */
+export function projectDefaults(file: string = findProjectFile()): Readonly<Record<string, unknown>> {
+    const project = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    const out: Record<string, unknown> = {};
+    for (const [rawKey, decl] of Object.entries(project.config ?? {})) {
+        const key = rawKey.startsWith(`${PROJECT}:`) ? rawKey.slice(PROJECT.length + 1) : rawKey;
+        if (typeof decl === "object" && decl !== null && "default" in decl) {
+            out[key] = (decl as { default: unknown }).default;
+        }
+    }
+    return out;
+}
+
+/** A raw config value: JSON where it parses (objects, arrays, numbers, booleans), else the string. */
+function rawValue(config: pulumi.Config, key: string): unknown {
+    const text = config.get(key);
+    if (text === undefined) return undefined;
+    try {
+        return JSON.parse(text) as unknown;
+    } catch {
+        return text;
+    }
+}
+
+function readTargets(value: unknown, problems: Problem[]): TargetKind[] {
+    const key = `${PROJECT}:targets`;
+    const allowed = `a non-empty list of distinct target kinds from ${TARGET_KINDS.join(", ")}`;
+    if (!Array.isArray(value) || value.length === 0) {
+        problems.push({ key, value, allowed, fix: setCommand(key, ["local"]) });
+        return [];
+    }
+    const out: TargetKind[] = [];
+    value.forEach((item: unknown, i: number) => {
+        const itemKey = `${key}[${i}]`;
+        if (typeof item !== "string" || !(TARGET_KINDS as readonly string[]).includes(item)) {
+            problems.push({ key: itemKey, value: item, allowed: `one of ${TARGET_KINDS.join(", ")}`, fix: setCommand(itemKey, "local") });
+        } else if (out.includes(item as TargetKind)) {
+            problems.push({
+                key: itemKey,
+                value: item,
+                allowed: "each target kind at most once",
+                fix: setCommand(key, [...new Set(value.filter((v): v is string => typeof v === "string"))]),
+            });
+        } else {
+            out.push(item as TargetKind);
+        }
+    });
+    return out;
+}
+
+function readApp(r: Reader): AppConfig {
+    r.rejectUnknown(["name", "description", "port", "env"]);
+    const name = r.requiredString("name", "myapp", {
+        pattern: /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/,
+        allowed: "a DNS-safe name: 1-32 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'",
+    });
+    const description = r.string("description", "My app") ?? "";
+    const port = r.requiredInteger("port", 1024, 65535, 8080);
+    const env = r.stringMap("env", ENV_NAME, "an environment variable name matching [A-Z_][A-Z0-9_]*");
+    for (const envName of Object.keys(env)) {
+        if (RESERVED_ENV.includes(envName)) {
+            r.fail(`env.${envName}`, envName, `a name other than ${RESERVED_ENV.join(", ")} (set by onedigest)`, "value");
+        } else if (SECRET_LIKE.test(envName)) {
+            r.report(
+                `env.${envName}`,
+                envName,
+                "no secret-like names in plain environment (use onedigest:secretKey, which is stored as a secret)",
+                `pulumi config rm --path ${r.path(`env.${envName}`)}`,
+            );
+        }
+    }
+    return { name, description, port, env };
+}
+
+function readImage(r: Reader): ImageConfig {
+    r.rejectUnknown(["platform", "ref", "promoteFrom"]);
+    const platform = r.oneOf("platform", PLATFORMS, "linux/amd64") ?? "linux/amd64";
+    const ref = r.string("ref", "registry.example.com/app@sha256:<64 hex>", {
+        pattern: IMAGE_REF,
+        allowed: "an image reference pinned by digest: repo@sha256:<64 hex>",
+    });
+    const promoteFrom = r.string("promoteFrom", "myorg/onedigest/dev", {
+        pattern: STACK_NAME,
+        allowed: "a stack name org/project/stack",
+    });
+    if (r.has("ref") && r.has("promoteFrom")) {
+        r.report(
+            "promoteFrom",
+            r.record.promoteFrom,
+            `not both ${r.path("ref")} and ${r.path("promoteFrom")}: pin an image or promote one, not both`,
+            `pulumi config rm --path ${r.path("ref")}  (or: pulumi config rm --path ${r.path("promoteFrom")})`,
+        );
+    }
+    if (ref) return { source: "ref", platform, ref };
+    if (promoteFrom) return { source: "promote", platform, promoteFrom };
+    return { source: "build", platform };
+}
+
+/** Everything `loadConfig` reads, so tests can pass plain values. */
+export interface ConfigSources {
+    readonly stack: string;
+    /** The project's keys (without `onedigest:`) as raw JSON-ish values. */
+    readonly values: Readonly<Record<string, unknown>>;
+    readonly secretKey: pulumi.Output<string> | undefined;
+    providerConfig(namespace: string, key: string): string | undefined;
+    readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Reads the running stack's config from the Pulumi runtime. */
+export function runtimeSources(): ConfigSources {
+    const config = new pulumi.Config(PROJECT);
+    const values: Record<string, unknown> = {};
+    for (const key of ["targets", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)]) {
+        values[key] = rawValue(config, key);
+    }
+    for (const key of ["herokuApiKey"]) values[key] = config.get(key) === undefined ? undefined : "(secret)";
+    return {
+        stack: pulumi.getStack(),
+        values,
+        secretKey: config.getSecret("secretKey"),
+        providerConfig: (namespace, key) => new pulumi.Config(namespace).get(key),
+        env: process.env,
+    };
+}
+
+/** Validates everything; throws one ConfigError listing every problem. */
+export function loadConfig(sources: ConfigSources = runtimeSources(), defaults = projectDefaults()): StackConfig {
+    const problems: Problem[] = [];
+    const value = (key: string): unknown => mergeDefaults(defaults[key], sources.values[key]);
+
+    const targets = readTargets(value("targets"), problems);
+    const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
+    const image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
+    if (sources.secretKey === undefined) {
+        const key = `${PROJECT}:secretKey`;
+        problems.push({ key, value: undefined, allowed: "a secret string (the app's SECRET_KEY)", fix: setCommand(key, "<random 64 hex>", { secret: true }) });
+    }
+
+    const settings: Partial<Record<TargetKind, unknown>> = {};
+    for (const kind of targets) {
+        const module = modules[kind];
+        const key = `${PROJECT}:${module.settingsKey}`;
+        if (!module.platforms.includes(image.platform)) {
+            problems.push({
+                key: `${PROJECT}:image.platform`,
+                value: image.platform,
+                allowed: `a platform target ${kind} runs: ${module.platforms.join(", ")}`,
+                fix: setCommand(`${PROJECT}:image.platform`, module.platforms[0]),
+            });
+        }
+        settings[kind] = module.parse(new Reader(key, value(module.settingsKey), problems), {
+            stack: sources.stack,
+            appName: app.name,
+            appPort: app.port,
+            platform: image.platform,
+            providerConfig: sources.providerConfig,
+            hasProjectKey: (k) => sources.values[k] !== undefined,
+            env: sources.env,
+        });
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return {
+        stack: sources.stack,
+        targets,
+        app,
+        secretKey: sources.secretKey as pulumi.Output<string>,
+        image,
+        settings,
+    };
+}

@@ -1,0 +1,22 @@
+/** onedigest: config → the one image → one deployment per configured target → exports. */
+import * as pulumi from "@pulumi/pulumi";
+
+import { loadConfig } from "./config";
+import { resolveImage } from "./image";
+import { modules } from "./providers";
+import { SharedRegistry, exportable } from "./providers/shared";
+import { HEALTH_PATH, type AppSpec, type Deployment, type TargetKind } from "./providers/types";
+
+const config = loadConfig();
+const app: AppSpec = { ...config.app, secretKey: config.secretKey, healthPath: HEALTH_PATH };
+const image = resolveImage(config.image, config.app);
+const shared = new SharedRegistry();
+
+const deployed: Array<[TargetKind, Deployment]> = config.targets.map((kind) => [
+    kind,
+    modules[kind].deploy(`${config.app.name}-${kind}`, { app, image, settings: config.settings[kind], shared }),
+]);
+
+export const imageId = image.imageId;
+export const deployments = pulumi.output(Object.fromEntries(deployed.map(([kind, d]) => [kind, exportable(d)])));
+export const url = deployed[0][1].url;

@@ -1,0 +1,71 @@
+/** `local`: runs the image on this machine's Docker engine. */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type Deployment, type TargetArgs, type TargetModule } from "./types";
+import { envList, plainEnv } from "./shared";
+
+export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
+
+export interface LocalSettings {
+    /** Host port on 127.0.0.1. @default 8080 */
+    readonly port: number;
+    /** @default "unless-stopped" */
+    readonly restart: (typeof RESTART_POLICIES)[number];
+    /** Memory limit. @default 512 */
+    readonly memoryMb: number;
+}
+
+export class LocalContainer extends pulumi.ComponentResource implements Deployment {
+    readonly url: pulumi.Output<string>;
+    readonly image: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+    readonly container: docker.Container;
+
+    constructor(name: string, args: TargetArgs<LocalSettings>, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:local:Container", name, {}, opts);
+        const { app, image, settings } = args;
+        const secretEnv = pulumi.secret(pulumi.interpolate`SECRET_KEY=${app.secretKey}`);
+        this.container = new docker.Container(
+            `${name}-container`,
+            {
+                name: `${app.name}-local`,
+                // By ID: the container runs exactly the bits that were built, whatever a tag says later.
+                image: image.imageId,
+                envs: pulumi.all([secretEnv]).apply(([secret]) => [...envList(plainEnv(app)), secret]),
+                ports: [{ internal: app.port, external: settings.port, ip: "127.0.0.1" }],
+                restart: settings.restart,
+                memory: settings.memoryMb,
+                // The image's HEALTHCHECK decides readiness; `wait` makes the update fail if it never turns healthy.
+                wait: true,
+                waitTimeout: 60,
+                readOnly: true,
+                capabilities: { drops: ["ALL"] },
+                securityOpts: ["no-new-privileges:true"],
+                stopTimeout: GRACEFUL_TIMEOUT_SECONDS + 2,
+                logDriver: "json-file",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+            },
+            { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
+        );
+        this.url = pulumi.output(`http://localhost:${settings.port}`);
+        this.image = image.imageId;
+        this.imageId = image.imageId;
+        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+    }
+}
+
+export const local: TargetModule<LocalSettings> = {
+    kind: "local",
+    settingsKey: "local",
+    platforms: PLATFORMS,
+    parse(r) {
+        r.rejectUnknown(["port", "restart", "memoryMb"]);
+        return {
+            port: r.requiredInteger("port", 1024, 65535, 8080),
+            restart: r.oneOf("restart", RESTART_POLICIES, "unless-stopped") ?? "unless-stopped",
+            memoryMb: r.requiredInteger("memoryMb", 64, 65536, 512),
+        };
+    },
+    deploy: (name, args, opts) => new LocalContainer(name, args, opts),
+};

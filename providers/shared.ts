@@ -1,0 +1,30 @@
+/** Helpers every target uses; nothing here names a cloud. */
+import * as pulumi from "@pulumi/pulumi";
+
+import type { AppSpec, SharedResources } from "./types";
+
+/** Plain environment of the container: the app's env plus PORT. SECRET_KEY is never in it. */
+export function plainEnv(app: AppSpec): Record<string, string> {
+    return { ...app.env, PORT: String(app.port) };
+}
+
+/** Sorted `NAME=value` entries, for APIs that take a list of strings. */
+export function envList(env: Readonly<Record<string, string>>): string[] {
+    return Object.keys(env)
+        .sort()
+        .map((k) => `${k}=${env[k]}`);
+}
+
+export class SharedRegistry implements SharedResources {
+    private readonly values = new Map<string, unknown>();
+
+    once<T>(key: string, make: () => T): T {
+        if (!this.values.has(key)) this.values.set(key, make());
+        return this.values.get(key) as T;
+    }
+}
+
+/** The resolved outputs of a deployment, for stack exports. */
+export function exportable(d: { url: pulumi.Output<string>; image: pulumi.Output<string>; imageId: pulumi.Output<string> }) {
+    return pulumi.output({ url: d.url, image: d.image, imageId: d.imageId });
+}

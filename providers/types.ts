@@ -1,0 +1,135 @@
+/**
+ * The shared contract every deployment target implements. A target is a ComponentResource built
+ * from the common args (the one image, the app spec) plus its own validated settings.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+import type { Reader } from "../validate";
+
+export const TARGET_KINDS = ["local", "heroku", "aws-ecs", "aws-beanstalk", "gcp-cloudrun"] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** The path every platform's health check and probe uses. */
+export const HEALTH_PATH = "/healthcheck";
+
+/** Seconds gunicorn waits for in-flight requests after SIGTERM (app/gunicorn.conf.py). */
+export const GRACEFUL_TIMEOUT_SECONDS = 8;
+
+/** What is deployed: the same for every target. */
+export interface AppSpec {
+    /** DNS-safe; resource names derive from it. */
+    readonly name: string;
+    readonly description: string;
+    /** Port the container listens on (`PORT`). */
+    readonly port: number;
+    /** Plain environment variables (validated to hold no secret-like names). */
+    readonly env: Readonly<Record<string, string>>;
+    /** The app's SECRET_KEY; a Pulumi secret, never plain. */
+    readonly secretKey: pulumi.Output<string>;
+    /** @default "/healthcheck" */
+    readonly healthPath: string;
+}
+
+/** A registry a target pushes the image into. */
+export interface RegistryTarget {
+    /** Registry host, e.g. `123.dkr.ecr.eu-west-1.amazonaws.com`. */
+    readonly server: pulumi.Input<string>;
+    /** Full repository without tag or digest, e.g. `<server>/app`. */
+    readonly repository: pulumi.Input<string>;
+    readonly username: pulumi.Input<string>;
+    /** Kept secret by the push helper. */
+    readonly password: pulumi.Input<string>;
+}
+
+/** The pushed copy of the image in one registry. */
+export interface PushedImage {
+    /** `repository@sha256:<manifest digest>` — what deployments reference. */
+    readonly ref: pulumi.Output<string>;
+    /** The manifest digest alone, `sha256:…`. */
+    readonly digest: pulumi.Output<string>;
+    /** Resources a deployment must wait for (the push). */
+    readonly resources: readonly pulumi.Resource[];
+}
+
+/** The one image of this deployment, wherever it came from (build, pinned ref, promotion). */
+export interface ImageArtifact {
+    readonly source: "build" | "ref" | "promote";
+    /** Name of the image in the local engine (a tag or a ref). */
+    readonly localName: pulumi.Output<string>;
+    /** Config digest `sha256:<64 hex>`: the identity of the bits, the same in every registry. */
+    readonly imageId: pulumi.Output<string>;
+    readonly platform: Platform;
+    /** Pushes these bits into a registry (one push per registry, shared by targets that use it). */
+    push(name: string, registry: RegistryTarget, opts?: pulumi.ComponentResourceOptions): PushedImage;
+}
+
+/** Resources several targets can share (e.g. one ECR repository for ECS and Beanstalk). */
+export interface SharedResources {
+    /** The value made by `make` the first time `key` is asked for; the same value afterwards. */
+    once<T>(key: string, make: () => T): T;
+}
+
+export interface TargetArgs<S> {
+    readonly app: AppSpec;
+    readonly image: ImageArtifact;
+    readonly settings: S;
+    readonly shared: SharedResources;
+}
+
+/** What every target exposes. */
+export interface Deployment {
+    /** Public base URL of the running app. */
+    readonly url: pulumi.Output<string>;
+    /** The reference it runs: `repo@sha256:…` (the image ID for the local engine). */
+    readonly image: pulumi.Output<string>;
+    /** Config digest of what it runs. */
+    readonly imageId: pulumi.Output<string>;
+}
+
+/** Read-only view of everything a target's settings parser may consult. */
+export interface ParseContext {
+    readonly stack: string;
+    readonly appName: string;
+    readonly appPort: number;
+    readonly platform: Platform;
+    /** Another namespace's config, e.g. `("aws", "region")`. */
+    providerConfig(namespace: string, key: string): string | undefined;
+    /** Whether a secret key of this project is set (without reading it). */
+    hasProjectKey(key: string): boolean;
+    readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** One deployment target: its settings key, how to validate them, and how to deploy. */
+export interface TargetModule<S> {
+    readonly kind: TargetKind;
+    /** Config object holding this target's settings, e.g. `ecs` for `onedigest:ecs`. */
+    readonly settingsKey: string;
+    /** Platforms the target can run. */
+    readonly platforms: readonly Platform[];
+    /** Validates the settings (recording problems on the reader); must not create resources. */
+    parse(settings: Reader, ctx: ParseContext): S;
+    deploy(name: string, args: TargetArgs<S>, opts?: pulumi.ComponentResourceOptions): Deployment;
+}
+
+/** A target module with its settings type erased, as the kind → module map holds it. */
+export interface Target {
+    readonly kind: TargetKind;
+    readonly settingsKey: string;
+    readonly platforms: readonly Platform[];
+    parse(settings: Reader, ctx: ParseContext): unknown;
+    deploy(name: string, args: TargetArgs<unknown>, opts?: pulumi.ComponentResourceOptions): Deployment;
+}
+
+/** Erases a module's settings type; `deploy` only ever receives what that module's `parse` returned. */
+export function defineTarget<S>(module: TargetModule<S>): Target {
+    return {
+        kind: module.kind,
+        settingsKey: module.settingsKey,
+        platforms: module.platforms,
+        parse: (settings, ctx) => module.parse(settings, ctx),
+        deploy: (name, args, opts) => module.deploy(name, { ...args, settings: args.settings as S }, opts),
+    };
+}

@@ -1,0 +1,234 @@
+/**
+ * One mocks module for every program test: records each registered resource (type, name, inputs),
+ * answers provider invokes with realistic shapes, and runs the program under a given stack config.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..");
+
+export interface Recorded {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    readonly id: string;
+}
+
+export interface Invoke {
+    readonly token: string;
+    readonly inputs: Record<string, unknown>;
+}
+
+export const hex = (seed: string): string => createHash("sha256").update(seed).digest("hex");
+
+/** What a mocked StackReference exports (for promotion tests). */
+export interface StackOutputs {
+    readonly [stack: string]: Record<string, unknown>;
+}
+
+export interface MockOptions {
+    /** Outputs of other stacks, by stack name. */
+    readonly stacks?: StackOutputs;
+    /** Image ID a pulled RemoteImage reports, by ref; default: derived from the ref. */
+    readonly pulledIds?: Readonly<Record<string, string>>;
+}
+
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    readonly resources: Recorded[] = [];
+    readonly invokes: Invoke[] = [];
+
+    constructor(private readonly options: MockOptions = {}) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+        const inputs = args.inputs as Record<string, unknown>;
+        const id = `${args.name}-id`;
+        this.resources.push({ type: args.type, name: args.name, inputs, id });
+        return { id, state: { ...inputs, ...this.state(args.type, args.name, inputs) } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        const inputs = args.inputs as Record<string, unknown>;
+        this.invokes.push({ token: args.token, inputs });
+        switch (args.token) {
+            case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                return {
+                    userName: "AWS",
+                    password: "ecr-password-from-token",
+                    authorizationToken: Buffer.from("AWS:ecr-password-from-token").toString("base64"),
+                    proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+                    registryId: "123456789012",
+                    expiresAt: "2030-01-01T00:00:00Z",
+                };
+            case "aws:ec2/getVpc:getVpc":
+                return { id: "vpc-0default", cidrBlock: "172.31.0.0/16", default: true };
+            case "aws:ec2/getSubnets:getSubnets":
+                return { ids: ["subnet-a", "subnet-b", "subnet-c"] };
+            case "aws:elasticbeanstalk/getSolutionStack:getSolutionStack":
+                return { id: "stack", name: "64bit Amazon Linux 2023 v4.4.1 running Docker" };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/ci", userId: "AIDA" };
+            case "aws:index/getRegion:getRegion":
+                return { name: "eu-west-1", region: "eu-west-1", id: "eu-west-1" };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com" };
+            case "aws:elb/getServiceAccount:getServiceAccount":
+                return { arn: "arn:aws:iam::156460612806:root", id: "156460612806" };
+            case "gcp:organizations/getClientConfig:getClientConfig":
+                return { accessToken: "ya29.short-lived-token", project: "p", region: "r", zone: "z", id: "x" };
+            case "gcp:organizations/getProject:getProject":
+                return { number: "987654321", projectId: inputs.projectId ?? "p", name: "p" };
+            default:
+                return inputs;
+        }
+    }
+
+    private state(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+        switch (type) {
+            case "docker:index/image:Image":
+                // A local (skipPush) image: repoDigest is the image ID, the config digest.
+                return { repoDigest: `sha256:${hex(`image-config:${name}`)}`, imageName: inputs.imageName };
+            case "docker:index/remoteImage:RemoteImage": {
+                const ref = String(inputs.name);
+                return { imageId: this.options.pulledIds?.[ref] ?? `sha256:${hex(`pulled:${ref}`)}`, repoDigest: ref };
+            }
+            case "docker:index/registryImage:RegistryImage":
+                return { sha256Digest: `sha256:${hex(`manifest:${String(inputs.name)}`)}` };
+            case "docker:index/container:Container":
+                return { containerLogs: "" };
+            case "pulumi:pulumi:StackReference": {
+                const outputs = this.options.stacks?.[String(inputs.name ?? name)] ?? {};
+                return { outputs, secretOutputNames: [] };
+            }
+            case "aws:ecr/repository:Repository":
+                return { repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name ?? name)}`, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}` };
+            case "aws:lb/loadBalancer:LoadBalancer":
+                return { dnsName: `${name}-123.eu-west-1.elb.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}`, arnSuffix: `app/${name}/1`, zoneId: "Z32O12XQLNTSW2" };
+            case "aws:elasticbeanstalk/environment:Environment":
+                return { cname: `${name}.eu-west-1.elasticbeanstalk.com`, endpointUrl: `awseb-${name}.elb.amazonaws.com` };
+            case "gcp:cloudrunv2/service:Service":
+                return { uri: `https://${String(inputs.name ?? name)}-abc123-ew.a.run.app` };
+            case "gcp:secretmanager/secret:Secret":
+                return { name: `projects/987654321/secrets/${String(inputs.secretId ?? name)}` };
+            case "gcp:secretmanager/secretVersion:SecretVersion":
+                return { version: "1", name: `projects/987654321/secrets/x/versions/1` };
+            case "gcp:serviceaccount/account:Account":
+                return { email: `${String(inputs.accountId)}@${String(inputs.project ?? "p")}.iam.gserviceaccount.com` };
+            case "gcp:artifactregistry/repository:Repository":
+                return { name: String(inputs.repositoryId ?? name) };
+            default:
+                return type.startsWith("aws:") ? { arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` } : {};
+        }
+    }
+}
+
+/** Resolves an Output (or plain value) once the mocked engine has settled it. */
+export function promiseOf<T>(value: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v as T)));
+}
+
+/** Project keys from a stack file, as the engine passes them to the program (`project:key` → string). */
+export function stackFileConfig(stack: string): Record<string, unknown> {
+    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const parsed = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    return parsed.config ?? {};
+}
+
+/** Config in the engine's shape: each value a string, objects as JSON. */
+export function engineConfig(config: Record<string, unknown>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config)) {
+        const full = key.includes(":") ? key : `onedigest:${key}`;
+        out[full] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return out;
+}
+
+/** A plain secret for tests: the engine hands secrets to the program in clear and lists their keys. */
+export const TEST_SECRET = "test-secret-key-0123456789abcdef";
+
+export interface ProgramRun {
+    readonly mocks: RecordingMocks;
+    readonly outputs: Record<string, unknown>;
+    /** All recorded resources of a type. */
+    ofType(type: string): Recorded[];
+}
+
+function clearProgramModules(): void {
+    for (const id of Object.keys(require.cache)) {
+        if (id.startsWith(ROOT) && !id.includes(`${path.sep}node_modules${path.sep}`) && !id.includes(`${path.sep}test${path.sep}`)) {
+            delete require.cache[id];
+        }
+    }
+}
+
+async function settle(mocks: RecordingMocks): Promise<void> {
+    let stable = 0;
+    let seen = -1;
+    for (let i = 0; i < 2000 && stable < 25; i++) {
+        await new Promise((r) => setImmediate(r));
+        stable = mocks.resources.length === seen ? stable + 1 : 0;
+        seen = mocks.resources.length;
+    }
+}
+
+/** Sets mocks and config for one program run and clears the program's modules from the cache. */
+async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean }): Promise<RecordingMocks> {
+    const mocks = new RecordingMocks(options);
+    await pulumi.runtime.setMocks(mocks, "onedigest", options.stack ?? "test", options.preview ?? false);
+    const withSecret: Record<string, unknown> = { secretKey: TEST_SECRET, ...config };
+    for (const [k, v] of Object.entries(withSecret)) if (v === null) delete withSecret[k];
+    const engine = engineConfig(withSecret);
+    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey"].filter((k) => k in engine);
+    pulumi.runtime.setAllConfig(engine, secretKeys);
+    clearProgramModules();
+    return mocks;
+}
+
+/**
+ * Runs the program (index.ts) under mocks with `config` (project keys may omit `onedigest:`).
+ * `secretKey` is added unless the config says `secretKey: null`.
+ */
+export async function runProgram(
+    config: Record<string, unknown>,
+    options: MockOptions & { stack?: string; preview?: boolean } = {},
+): Promise<ProgramRun> {
+    const mocks = await prepare(config, options);
+    const program = require(path.join(ROOT, "index")) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(program)) outputs[key] = await promiseOf(value as pulumi.Input<unknown>);
+    await settle(mocks);
+    return { mocks, outputs, ofType: (type) => mocks.resources.filter((r) => r.type === type) };
+}
+
+/** Runs the program expecting a config error; returns its message and what got registered. */
+export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string } = {}): Promise<{ message: string; resources: Recorded[] }> {
+    const mocks = await prepare(config, options);
+    try {
+        require(path.join(ROOT, "index"));
+    } catch (err) {
+        await settle(mocks);
+        return { message: (err as Error).message, resources: mocks.resources };
+    }
+    throw new Error("expected the program to fail with a config error, but it ran");
+}
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Whether a recorded input was passed as a Pulumi secret. */
+export function isSecret(value: unknown): boolean {
+    return typeof value === "object" && value !== null && SECRET_SIG in value;
+}
+
+/** A recorded input with every secret wrapper removed. */
+export function reveal(value: unknown): unknown {
+    if (isSecret(value)) return reveal((value as { value: unknown }).value);
+    if (Array.isArray(value)) return value.map(reveal);
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+    }
+    return value;
+}

@@ -1,0 +1,103 @@
+import * as assert from "assert";
+
+import { TARGET_KINDS } from "../providers/types";
+import { modules } from "../providers";
+import { TEST_SECRET, hex, isSecret, reveal, runProgram, runProgramError, type Recorded } from "./mocks";
+
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+/** Every string anywhere inside a value. */
+function strings(value: unknown): string[] {
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.flatMap(strings);
+    if (typeof value === "object" && value !== null) return Object.values(value).flatMap(strings);
+    return [];
+}
+
+describe("program: local stack", () => {
+    it("builds one image and runs it by ID on the local engine", async () => {
+        const run = await runProgram({ targets: ["local"] });
+        const images = run.ofType("docker:index/image:Image");
+        assert.strictEqual(images.length, 1);
+        const build = images[0].inputs.build as Record<string, unknown>;
+        assert.strictEqual(images[0].inputs.skipPush, true);
+        assert.strictEqual(build.platform, "linux/amd64");
+        const args = build.args as Record<string, string>;
+        assert.deepStrictEqual(Object.keys(args).filter((k) => k !== "BASE_IMAGE").sort(), ["APP_DESCRIPTION", "APP_VERSION", "LAST_COMMIT_SHA"]);
+        assert.strictEqual(args.APP_VERSION, "0.1.0");
+        assert.match(args.LAST_COMMIT_SHA, /^([0-9a-f]{40}|unknown|.+)$/);
+
+        const [container] = run.ofType("docker:index/container:Container");
+        const imageId = run.outputs.imageId as string;
+        assert.match(imageId, IMAGE_ID);
+        assert.strictEqual(imageId, `sha256:${hex(`image-config:${images[0].name}`)}`);
+        assert.strictEqual(container.inputs.image, imageId);
+        assert.deepStrictEqual(container.inputs.ports, [{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
+        assert.strictEqual(container.inputs.restart, "unless-stopped");
+        assert.strictEqual(container.inputs.wait, true);
+        assert.strictEqual(container.inputs.readOnly, true);
+        // The env list holds SECRET_KEY, so the whole list is stored as a secret.
+        assert.ok(isSecret(container.inputs.envs));
+        const envs = reveal(container.inputs.envs) as string[];
+        assert.ok(envs.includes("PORT=8080"));
+        assert.ok(envs.includes(`SECRET_KEY=${TEST_SECRET}`));
+    });
+
+    it("exports imageId, deployments and url in the contract's shapes", async () => {
+        const run = await runProgram({ targets: ["local"], local: { port: 9090 } });
+        const { imageId, deployments, url } = run.outputs as { imageId: string; deployments: Record<string, Record<string, string>>; url: string };
+        assert.match(imageId, IMAGE_ID);
+        assert.deepStrictEqual(Object.keys(deployments), ["local"]);
+        assert.deepStrictEqual(deployments.local, { url: "http://localhost:9090", image: imageId, imageId });
+        assert.strictEqual(url, "http://localhost:9090");
+    });
+
+    it("keeps SECRET_KEY out of every export", async () => {
+        const run = await runProgram({ targets: ["local"] });
+        assert.ok(!JSON.stringify(run.outputs).includes(TEST_SECRET));
+    });
+});
+
+describe("program: image sources", () => {
+    const pinned = `registry.example.com/team/app@sha256:${hex("pinned-manifest")}`;
+
+    it("with image.ref builds nothing and runs the pulled image by ID", async () => {
+        const pulledId = `sha256:${hex("pinned-config")}`;
+        const run = await runProgram({ targets: ["local"], image: { ref: pinned } }, { pulledIds: { [pinned]: pulledId } });
+        assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
+        const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage");
+        assert.strictEqual(pulled.inputs.name, pinned);
+        assert.strictEqual(run.outputs.imageId, pulledId);
+        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, pulledId);
+    });
+
+    it("with image.promoteFrom deploys the other stack's bits and builds nothing", async () => {
+        const promotedId = `sha256:${hex("dev-config")}`;
+        const ref = `europe-west1-docker.pkg.dev/p/onedigest/onedigest@sha256:${hex("dev-manifest")}`;
+        const run = await runProgram(
+            { targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } },
+            {
+                stacks: { "acme/onedigest/dev": { imageId: promotedId, deployments: { "gcp-cloudrun": { url: "https://x", image: ref, imageId: promotedId } } } },
+                pulledIds: { [ref]: promotedId },
+            },
+        );
+        assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
+        assert.strictEqual(run.ofType("pulumi:pulumi:StackReference").length, 1);
+        assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.name, ref);
+        assert.strictEqual(run.outputs.imageId, promotedId);
+    });
+});
+
+describe("program: the kind → module map", () => {
+    it("covers every target kind with a module of that kind", () => {
+        assert.deepStrictEqual(Object.keys(modules).sort(), [...TARGET_KINDS].sort());
+        for (const kind of TARGET_KINDS) assert.strictEqual(modules[kind].kind, kind);
+    });
+
+    it("gives every module its own settings key", () => {
+        const keys = TARGET_KINDS.map((k) => modules[k].settingsKey);
+        assert.strictEqual(new Set(keys).size, keys.length);
+    });
+});
+
+export { strings, type Recorded };
