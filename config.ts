@@ -155,6 +155,8 @@ export interface ConfigSources {
     /** The project's keys (without `onedigest:`) as raw JSON-ish values. */
     readonly values: Readonly<Record<string, unknown>>;
     readonly secretKey: pulumi.Output<string> | undefined;
+    /** Other secret keys of the project (herokuApiKey), if set and non-empty. */
+    secret(key: string): pulumi.Output<string> | undefined;
     providerConfig(namespace: string, key: string): string | undefined;
     readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -166,11 +168,11 @@ export function runtimeSources(): ConfigSources {
     for (const key of ["targets", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)]) {
         values[key] = rawValue(config, key);
     }
-    for (const key of ["herokuApiKey"]) values[key] = config.get(key) === undefined ? undefined : "(secret)";
     return {
         stack: pulumi.getStack(),
         values,
         secretKey: config.getSecret("secretKey"),
+        secret: (key) => (config.get(key) ? config.requireSecret(key) : undefined),
         providerConfig: (namespace, key) => new pulumi.Config(namespace).get(key),
         env: process.env,
     };
@@ -207,7 +209,7 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
             appPort: app.port,
             platform: image.platform,
             providerConfig: sources.providerConfig,
-            hasProjectKey: (k) => sources.values[k] !== undefined,
+            secret: sources.secret,
             env: sources.env,
         });
     }

@@ -83,6 +83,12 @@ export class Reader {
         return this.report(field, value, allowed, setCommand(this.path(field), example, opts));
     }
 
+    /** Records a problem about another key (e.g. a secret the target needs). */
+    reportKey(key: string, value: unknown, allowed: string, fix: string): undefined {
+        this.problems.push({ key, value, allowed, fix });
+        return undefined;
+    }
+
     /** Records a problem with its own fix command. */
     report(field: string, value: unknown, allowed: string, fix: string): undefined {
         this.problems.push({ key: this.path(field), value, allowed, fix });

@@ -97,8 +97,8 @@ export interface ParseContext {
     readonly platform: Platform;
     /** Another namespace's config, e.g. `("aws", "region")`. */
     providerConfig(namespace: string, key: string): string | undefined;
-    /** Whether a secret key of this project is set (without reading it). */
-    hasProjectKey(key: string): boolean;
+    /** A secret key of this project (e.g. `herokuApiKey`), if set and non-empty. */
+    secret(key: string): pulumi.Output<string> | undefined;
     readonly env: Readonly<Record<string, string | undefined>>;
 }
 

@@ -2,7 +2,7 @@ import * as assert from "assert";
 
 import { TARGET_KINDS } from "../providers/types";
 import { modules } from "../providers";
-import { TEST_SECRET, hex, isSecret, reveal, runProgram, runProgramError, type Recorded } from "./mocks";
+import { TEST_SECRET, hex, isSecret, reveal, runProgram, type Recorded } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 

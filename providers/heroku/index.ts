@@ -1,0 +1,128 @@
+/** `heroku`: a container app released through the Heroku Platform API (no @pulumi/heroku exists). */
+import * as pulumi from "@pulumi/pulumi";
+
+import { DEFAULT_API_URL, DEFAULT_REGISTRY_URL } from "./client";
+import { HerokuApp, HerokuRelease } from "./resources";
+import { plainEnv } from "../shared";
+import type { Deployment, TargetArgs, TargetModule } from "../types";
+
+export const HEROKU_REGIONS = ["us", "eu"] as const;
+export const DYNO_SIZES = ["eco", "basic", "standard-1x", "standard-2x", "performance-m", "performance-l", "performance-l-ram", "performance-xl", "performance-2xl"] as const;
+/** Heroku's app-name rule: lowercase, starts with a letter, 3–30 characters, ends with a letter or digit. */
+export const HEROKU_APP_NAME = /^[a-z][a-z0-9-]{1,28}[a-z0-9]$/;
+
+export interface HerokuSettings {
+    /** @default the app's name */
+    readonly appName: string;
+    /** @default "us" */
+    readonly region: (typeof HEROKU_REGIONS)[number];
+    /** Team that owns the app; personal account when unset. */
+    readonly team?: string;
+    /** @default "basic" */
+    readonly dynoSize: (typeof DYNO_SIZES)[number];
+    /** @default 1 */
+    readonly quantity: number;
+    /** @default 300 */
+    readonly releaseTimeoutSeconds: number;
+    readonly apiKey: pulumi.Output<string>;
+    /** From HEROKU_API_URL / HEROKU_REGISTRY_URL (tests point them at local servers). */
+    readonly apiUrl: string;
+    readonly registryUrl: string;
+}
+
+export class HerokuService extends pulumi.ComponentResource implements Deployment {
+    readonly url: pulumi.Output<string>;
+    readonly image: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+
+    constructor(name: string, args: TargetArgs<HerokuSettings>, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:heroku:App", name, {}, opts);
+        const { app, image, settings } = args;
+        const api = { apiKey: settings.apiKey, apiUrl: settings.apiUrl };
+
+        const herokuApp = new HerokuApp(
+            `${name}-app`,
+            {
+                name: settings.appName,
+                region: settings.region,
+                team: settings.team,
+                // Heroku sets PORT itself; SECRET_KEY travels as a secret config var.
+                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...withoutPort(plainEnv(app)), SECRET_KEY: secretKey }))),
+                ...api,
+            },
+            { parent: this },
+        );
+        const registryHost = new URL(settings.registryUrl).host;
+        const pushed = image.push(
+            `${name}-registry`,
+            {
+                server: registryHost,
+                repository: pulumi.interpolate`${registryHost}/${herokuApp.name}/web`,
+                username: "_",
+                password: settings.apiKey,
+            },
+            { parent: this, dependsOn: [herokuApp] },
+        );
+        const release = new HerokuRelease(
+            `${name}-release`,
+            {
+                app: herokuApp.name,
+                imageId: image.imageId,
+                manifestDigest: pushed.digest,
+                quantity: settings.quantity,
+                size: settings.dynoSize,
+                timeoutSeconds: settings.releaseTimeoutSeconds,
+                registryUrl: settings.registryUrl,
+                ...api,
+            },
+            { parent: this, dependsOn: [...pushed.resources] },
+        );
+        this.url = pulumi.all([herokuApp.webUrl, release.version]).apply(([webUrl]) => webUrl.replace(/\/$/, ""));
+        this.image = pushed.ref;
+        this.imageId = release.imageId;
+        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+    }
+}
+
+function withoutPort(env: Record<string, string>): Record<string, string> {
+    const { PORT: _port, ...rest } = env;
+    return rest;
+}
+
+export const heroku: TargetModule<HerokuSettings> = {
+    kind: "heroku",
+    settingsKey: "heroku",
+    platforms: ["linux/amd64"],
+    parse(r, ctx) {
+        r.rejectUnknown(["appName", "region", "team", "dynoSize", "quantity", "releaseTimeoutSeconds"]);
+        const nameRule = { pattern: HEROKU_APP_NAME, allowed: "a Heroku app name: 3-30 characters of a-z, 0-9 and '-', starting with a letter, ending with a letter or digit" };
+        const appName = r.string("appName", "myapp-prod", nameRule) ?? ctx.appName;
+        if (!r.has("appName") && !HEROKU_APP_NAME.test(appName)) r.fail("appName", appName, nameRule.allowed, "myapp-prod");
+        const dynoSize = r.oneOf("dynoSize", DYNO_SIZES, "basic") ?? "basic";
+        const quantity = r.requiredInteger("quantity", 0, 100, 1);
+        if ((dynoSize === "eco" || dynoSize === "basic") && quantity > 1) {
+            r.fail("quantity", quantity, `0 or 1 for ${dynoSize} dynos (scale out with standard-1x or larger)`, 1);
+        }
+        const apiKey = ctx.secret("herokuApiKey") ?? (ctx.env.HEROKU_API_KEY ? pulumi.secret(ctx.env.HEROKU_API_KEY) : undefined);
+        if (!apiKey) {
+            r.reportKey(
+                "onedigest:herokuApiKey",
+                undefined,
+                "a Heroku API key (secret), or the HEROKU_API_KEY environment variable",
+                "pulumi config set --secret onedigest:herokuApiKey <key from `heroku authorizations:create`>",
+            );
+        }
+        return {
+            appName,
+            region: r.oneOf("region", HEROKU_REGIONS, "us") ?? "us",
+            team: r.string("team", "my-team"),
+            dynoSize,
+            quantity,
+            releaseTimeoutSeconds: r.requiredInteger("releaseTimeoutSeconds", 30, 3600, 300),
+            apiKey: apiKey ?? pulumi.output(""),
+            apiUrl: ctx.env.HEROKU_API_URL ?? DEFAULT_API_URL,
+            registryUrl: ctx.env.HEROKU_REGISTRY_URL ?? DEFAULT_REGISTRY_URL,
+        };
+    },
+    deploy: (name, args, opts) => new HerokuService(name, args, opts),
+};

@@ -1,0 +1,175 @@
+/**
+ * What the Heroku dynamic resources do, as plain async functions over a HerokuClient so tests can
+ * run them against a local fake API and a real registry.
+ */
+import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, type ClientOptions } from "./client";
+
+export interface AppInputs {
+    readonly name: string;
+    readonly region: string;
+    readonly team?: string;
+    /** Config vars, SECRET_KEY among them (a secret input). */
+    readonly configVars: Readonly<Record<string, string>>;
+    readonly apiKey: string;
+    readonly apiUrl?: string;
+}
+
+export interface AppOutputs extends AppInputs {
+    readonly appId: string;
+    readonly webUrl: string;
+}
+
+interface ApiApp {
+    id: string;
+    name: string;
+    web_url: string;
+    region: { name: string };
+    stack?: { name: string };
+    team?: { name: string } | null;
+}
+
+export function clientFor(inputs: { apiKey: string; apiUrl?: string; registryUrl?: string }, extra: Partial<ClientOptions> = {}): HerokuClient {
+    return new HerokuClient({ apiKey: inputs.apiKey, apiUrl: inputs.apiUrl, registryUrl: inputs.registryUrl, ...extra });
+}
+
+/** PATCH the config vars; names that were set before and are gone now are removed (null). */
+export async function syncConfigVars(client: HerokuClient, app: string, wanted: Readonly<Record<string, string>>, before: Readonly<Record<string, string>> = {}): Promise<void> {
+    const body: Record<string, string | null> = { ...wanted };
+    for (const name of Object.keys(before)) if (!(name in wanted)) body[name] = null;
+    if (Object.keys(body).length === 0) return;
+    await client.request("PATCH", `/apps/${app}/config-vars`, { body, app });
+}
+
+export async function createApp(client: HerokuClient, inputs: AppInputs): Promise<AppOutputs> {
+    const body = { name: inputs.name, region: inputs.region, stack: "container", ...(inputs.team ? { team: inputs.team } : {}) };
+    const created = await client.request<ApiApp>("POST", inputs.team ? "/teams/apps" : "/apps", { body, app: inputs.name });
+    await syncConfigVars(client, created.id, inputs.configVars);
+    return { ...inputs, appId: created.id, name: created.name, webUrl: created.web_url };
+}
+
+/** The app as Heroku has it now, or undefined if it is gone. */
+export async function readApp(client: HerokuClient, id: string, state: AppOutputs): Promise<AppOutputs | undefined> {
+    try {
+        const app = await client.request<ApiApp>("GET", `/apps/${id}`, { app: state.name });
+        return { ...state, appId: app.id, name: app.name, region: app.region.name, webUrl: app.web_url };
+    } catch (err) {
+        if (err instanceof HerokuError && err.status === 404) return undefined;
+        throw err;
+    }
+}
+
+/** Fields Heroku cannot change on an existing app: a change means a new app. */
+export const APP_REPLACE_FIELDS = ["region", "team"] as const;
+
+export function diffApp(olds: AppOutputs, news: AppInputs): { changes: boolean; replaces: string[] } {
+    const replaces = APP_REPLACE_FIELDS.filter((f) => (olds[f] ?? "") !== (news[f] ?? ""));
+    const updates = ["name", "apiUrl", "apiKey"].filter((f) => olds[f as keyof AppInputs] !== news[f as keyof AppInputs]);
+    const vars = JSON.stringify(sorted(olds.configVars)) !== JSON.stringify(sorted(news.configVars));
+    return { changes: replaces.length > 0 || updates.length > 0 || vars, replaces: [...replaces] };
+}
+
+function sorted(record: Readonly<Record<string, string>>): Array<[string, string]> {
+    return Object.entries(record ?? {}).sort(([a], [b]) => a.localeCompare(b));
+}
+
+export async function updateApp(client: HerokuClient, id: string, olds: AppOutputs, news: AppInputs): Promise<AppOutputs> {
+    let current: ApiApp | undefined;
+    if (olds.name !== news.name) {
+        // Heroku renames in place: same app ID, releases and add-ons kept; the web URL changes.
+        current = await client.request<ApiApp>("PATCH", `/apps/${id}`, { body: { name: news.name }, app: olds.name });
+    }
+    await syncConfigVars(client, id, news.configVars, olds.configVars);
+    return { ...news, appId: id, name: current?.name ?? news.name, webUrl: current?.web_url ?? olds.webUrl };
+}
+
+export async function deleteApp(client: HerokuClient, id: string, name: string): Promise<void> {
+    try {
+        await client.request("DELETE", `/apps/${id}`, { app: name });
+    } catch (err) {
+        if (err instanceof HerokuError && err.status === 404) return;
+        throw err;
+    }
+}
+
+export interface ReleaseInputs {
+    readonly app: string;
+    /** Config digest (image ID) that must be released. */
+    readonly imageId: string;
+    /** Manifest digest of the pushed image in registry.heroku.com/<app>/web. */
+    readonly manifestDigest: string;
+    readonly quantity: number;
+    readonly size: string;
+    readonly timeoutSeconds: number;
+    readonly apiKey: string;
+    readonly apiUrl?: string;
+    readonly registryUrl?: string;
+    /** Poll interval while the release runs. @default 3 */
+    readonly pollSeconds?: number;
+}
+
+export interface ReleaseOutputs extends ReleaseInputs {
+    readonly releaseId: string;
+    readonly version: number;
+    readonly status: string;
+}
+
+interface ApiRelease {
+    id: string;
+    version: number;
+    status: "pending" | "succeeded" | "failed" | "expired";
+    output_stream_url?: string | null;
+    description?: string;
+}
+
+/**
+ * Releases the pushed image: reads its manifest, checks its config digest is the built image ID,
+ * PATCHes the formation with that digest, waits for the release, then sets quantity and size.
+ */
+export async function release(client: HerokuClient, inputs: ReleaseInputs, now: () => number = Date.now): Promise<ReleaseOutputs> {
+    const { manifest } = await client.manifest(inputs.app, inputs.manifestDigest);
+    const configDigest = manifest.config?.digest;
+    if (configDigest !== inputs.imageId) {
+        throw new HerokuError(
+            `release refused for app ${inputs.app}: the image in registry.heroku.com/${inputs.app}/web@${inputs.manifestDigest} has config digest ${String(configDigest)}, not the built image ID ${inputs.imageId}`,
+            0,
+        );
+    }
+    const previous = await newestRelease(client, inputs.app);
+    await client.request("PATCH", `/apps/${inputs.app}/formation`, {
+        accept: ACCEPT_DOCKER_RELEASES,
+        // Heroku wants the config digest (the image ID), not the manifest digest.
+        body: { updates: [{ type: "web", docker_image: configDigest }] },
+        app: inputs.app,
+    });
+    const deadline = now() + inputs.timeoutSeconds * 1000;
+    let current: ApiRelease | undefined;
+    for (;;) {
+        current = await newestRelease(client, inputs.app);
+        const isNew = current !== undefined && (previous === undefined || current.version > previous.version);
+        if (isNew && current!.status === "succeeded") break;
+        if (isNew && (current!.status === "failed" || current!.status === "expired")) {
+            throw new HerokuError(
+                `release v${current!.version} of app ${inputs.app} ${current!.status}` +
+                    (current!.output_stream_url ? `; its output: ${current!.output_stream_url}` : "") +
+                    (current!.description ? ` (${current!.description})` : ""),
+                0,
+            );
+        }
+        if (now() > deadline) {
+            throw new HerokuError(
+                `release of app ${inputs.app} did not finish within ${inputs.timeoutSeconds} s` +
+                    (current ? ` (newest: v${current.version}, ${current.status})` : "") +
+                    "; raise onedigest:heroku.releaseTimeoutSeconds or check `heroku releases`",
+                0,
+            );
+        }
+        await new Promise((r) => setTimeout(r, (inputs.pollSeconds ?? 3) * 1000));
+    }
+    await client.request("PATCH", `/apps/${inputs.app}/formation/web`, { body: { quantity: inputs.quantity, size: inputs.size }, app: inputs.app });
+    return { ...inputs, releaseId: current!.id, version: current!.version, status: current!.status };
+}
+
+async function newestRelease(client: HerokuClient, app: string): Promise<ApiRelease | undefined> {
+    const releases = await client.request<ApiRelease[]>("GET", `/apps/${app}/releases`, { range: "version ..; order=desc, max=1", app });
+    return releases[0];
+}

@@ -1,0 +1,91 @@
+/**
+ * Pulumi dynamic resources for a Heroku container app and its releases. The provider functions run
+ * in Pulumi's dynamic-provider process, so they load ./operations there (TypeScript via ts-node
+ * when the program runs uncompiled).
+ */
+import * as path from "path";
+
+import * as pulumi from "@pulumi/pulumi";
+
+import type * as Operations from "./operations";
+
+const OPERATIONS = path.join(__dirname, "operations");
+
+function operations(): typeof Operations {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("fs") as typeof import("fs");
+    const registered = (process as unknown as Record<symbol, unknown>)[Symbol.for("ts-node.register.instance")];
+    if (!fs.existsSync(`${OPERATIONS}.js`) && !registered) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        (require("ts-node") as { register(o: object): void }).register({ transpileOnly: true });
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(OPERATIONS) as typeof Operations;
+}
+
+export const appProvider: pulumi.dynamic.ResourceProvider<Operations.AppInputs, Operations.AppOutputs> = {
+    async create(inputs) {
+        const ops = operations();
+        const outs = await ops.createApp(ops.clientFor(inputs), inputs);
+        return { id: outs.appId, outs };
+    },
+    async read(id, props) {
+        const ops = operations();
+        if (!props) return {};
+        const outs = await ops.readApp(ops.clientFor(props), id, props);
+        return outs ? { id, props: outs } : {};
+    },
+    async diff(_id, olds, news) {
+        const { changes, replaces } = operations().diffApp(olds, news);
+        // The name stays the same across a replacement, so the old app must go first.
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+    async update(id, olds, news) {
+        const ops = operations();
+        return { outs: await ops.updateApp(ops.clientFor(news), id, olds, news) };
+    },
+    async delete(id, props) {
+        const ops = operations();
+        await ops.deleteApp(ops.clientFor(props), id, props.name);
+    },
+};
+
+export const releaseProvider: pulumi.dynamic.ResourceProvider<Operations.ReleaseInputs, Operations.ReleaseOutputs> = {
+    async create(inputs) {
+        const ops = operations();
+        const outs = await ops.release(ops.clientFor(inputs), inputs);
+        return { id: `${inputs.app}-v${outs.version}`, outs };
+    },
+    async diff(_id, olds, news) {
+        const fields = ["app", "imageId", "manifestDigest", "quantity", "size"] as const;
+        return { changes: fields.some((f) => olds[f] !== news[f]) };
+    },
+    async update(_id, _olds, news) {
+        const ops = operations();
+        return { outs: await ops.release(ops.clientFor(news), news) };
+    },
+    // A release cannot be undone by deleting it; the app's deletion removes everything.
+    async delete() {},
+};
+
+type Inputs<T> = { readonly [K in keyof T]: pulumi.Input<T[K]> };
+
+export class HerokuApp extends pulumi.dynamic.Resource {
+    declare readonly appId: pulumi.Output<string>;
+    declare readonly name: pulumi.Output<string>;
+    declare readonly webUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: Inputs<Operations.AppInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(appProvider, name, { ...args, appId: undefined, webUrl: undefined }, { ...opts, additionalSecretOutputs: ["configVars", "apiKey"] }, "heroku", "App");
+    }
+}
+
+export class HerokuRelease extends pulumi.dynamic.Resource {
+    declare readonly releaseId: pulumi.Output<string>;
+    declare readonly version: pulumi.Output<number>;
+    declare readonly imageId: pulumi.Output<string>;
+
+    constructor(name: string, args: Inputs<Operations.ReleaseInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(releaseProvider, name, { ...args, releaseId: undefined, version: undefined, status: undefined }, { ...opts, additionalSecretOutputs: ["apiKey"] }, "heroku", "Release");
+    }
+}

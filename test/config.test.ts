@@ -1,0 +1,149 @@
+import * as assert from "assert";
+
+import * as pulumi from "@pulumi/pulumi";
+
+import { loadConfig, projectDefaults, type ConfigSources } from "../config";
+import { runProgramError } from "./mocks";
+
+/** Config sources for pure tests (no mocks needed). */
+export function sources(values: Record<string, unknown>, extra: Partial<ConfigSources> = {}): ConfigSources {
+    return {
+        stack: "test",
+        values,
+        secretKey: pulumi.secret("s"),
+        secret: () => undefined,
+        providerConfig: () => undefined,
+        env: {},
+        ...extra,
+    };
+}
+
+export function configError(values: Record<string, unknown>, extra: Partial<ConfigSources> = {}): string {
+    try {
+        loadConfig(sources(values, extra));
+    } catch (err) {
+        return (err as Error).message;
+    }
+    throw new Error("expected a config error");
+}
+
+describe("config: defaults", () => {
+    it("come from Pulumi.yaml's config block and fill what a stack leaves out", () => {
+        const defaults = projectDefaults();
+        assert.deepStrictEqual(defaults.targets, ["local"]);
+        const config = loadConfig(sources({ app: { name: "shop" }, local: { port: 9000 } }));
+        assert.deepStrictEqual(config.targets, ["local"]);
+        assert.deepStrictEqual(config.app, { name: "shop", description: "onedigest Flask app", port: 8080, env: {} });
+        assert.deepStrictEqual(config.settings.local, { port: 9000, restart: "unless-stopped", memoryMb: 512 });
+        assert.deepStrictEqual(config.image, { source: "build", platform: "linux/amd64" });
+    });
+});
+
+describe("config: bad input, exact messages", () => {
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+        [
+            "unknown target kind",
+            { targets: ["local", "aws-lambda"] },
+            `onedigest:targets[1]: got "aws-lambda"; expected one of local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config set --path 'onedigest:targets[1]' local`,
+        ],
+        [
+            "empty targets",
+            { targets: [] },
+            `onedigest:targets: got []; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config set onedigest:targets --json '["local"]'`,
+        ],
+        [
+            "targets not a list",
+            { targets: "local" },
+            `onedigest:targets: got "local"; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config set onedigest:targets --json '["local"]'`,
+        ],
+        [
+            "duplicate target",
+            { targets: ["local", "local"] },
+            `onedigest:targets[1]: got "local"; expected each target kind at most once. Fix: pulumi config set onedigest:targets --json '["local"]'`,
+        ],
+        [
+            "app name not DNS-safe",
+            { app: { name: "My_App" } },
+            `onedigest:app.name: got "My_App"; expected a DNS-safe name: 1-32 characters of a-z, 0-9 and '-', starting with a letter, not ending with '-'. Fix: pulumi config set --path onedigest:app.name myapp`,
+        ],
+        [
+            "port out of range",
+            { app: { port: 70000 } },
+            `onedigest:app.port: got 70000; expected an integer from 1024 to 65535. Fix: pulumi config set --path onedigest:app.port 8080`,
+        ],
+        [
+            "a string where a number is expected",
+            { app: { port: "8080" } },
+            `onedigest:app.port: got "8080"; expected an integer from 1024 to 65535. Fix: pulumi config set --path onedigest:app.port 8080`,
+        ],
+        [
+            "a number where a string is expected",
+            { app: { description: 42 } },
+            `onedigest:app.description: got 42; expected a string. Fix: pulumi config set --path onedigest:app.description 'My app'`,
+        ],
+        [
+            "malformed image.ref",
+            { image: { ref: "registry.example.com/app:latest" } },
+            `onedigest:image.ref: got "registry.example.com/app:latest"; expected an image reference pinned by digest: repo@sha256:<64 hex>. Fix: pulumi config set --path onedigest:image.ref 'registry.example.com/app@sha256:<64 hex>'`,
+        ],
+        [
+            "image.ref together with image.promoteFrom",
+            { image: { ref: `r.example.com/app@sha256:${"a".repeat(64)}`, promoteFrom: "acme/onedigest/dev" } },
+            `onedigest:image.promoteFrom: got "acme/onedigest/dev"; expected not both onedigest:image.ref and onedigest:image.promoteFrom: pin an image or promote one, not both. Fix: pulumi config rm --path onedigest:image.ref  (or: pulumi config rm --path onedigest:image.promoteFrom)`,
+        ],
+        [
+            "a typo in a field name",
+            { local: { prot: 8081 } },
+            `onedigest:local.prot: got 8081; expected one of the fields port, restart, memoryMb. Fix: pulumi config rm --path onedigest:local.prot`,
+        ],
+        [
+            "a secret-like name in plain env",
+            { app: { env: { DB_PASSWORD: "hunter2" } } },
+            `onedigest:app.env.DB_PASSWORD: got "DB_PASSWORD"; expected no secret-like names in plain environment (use onedigest:secretKey, which is stored as a secret). Fix: pulumi config rm --path onedigest:app.env.DB_PASSWORD`,
+        ],
+        [
+            "an env value that is not a string",
+            { app: { env: { WORKERS: 4 } } },
+            `onedigest:app.env.WORKERS: got 4; expected a string. Fix: pulumi config set --path onedigest:app.env.WORKERS 4`,
+        ],
+        [
+            "unknown platform",
+            { image: { platform: "linux/s390x" } },
+            `onedigest:image.platform: got "linux/s390x"; expected one of linux/amd64, linux/arm64. Fix: pulumi config set --path onedigest:image.platform linux/amd64`,
+        ],
+    ];
+    for (const [what, values, message] of cases) {
+        it(what, () => assert.strictEqual(configError(values), message));
+    }
+
+    it("a missing secretKey", () => {
+        assert.strictEqual(
+            configError({}, { secretKey: undefined }),
+            `onedigest:secretKey: got (not set); expected a secret string (the app's SECRET_KEY). Fix: pulumi config set --secret onedigest:secretKey '<random 64 hex>'`,
+        );
+    });
+
+    it("reports every problem at once", () => {
+        const message = configError({ targets: ["local", "nope"], app: { name: "-x", port: 1 } });
+        const lines = message.split("\n");
+        assert.strictEqual(lines[0], "3 configuration problems:");
+        assert.deepStrictEqual(
+            lines.slice(1).map((l) => l.split(":").slice(0, 2).join(":")),
+            ["onedigest:targets[1]", "onedigest:app.name", "onedigest:app.port"],
+        );
+    });
+});
+
+describe("config: errors stop the program before any resource", () => {
+    it("registers nothing when the config is bad", async () => {
+        const { message, resources } = await runProgramError({ targets: ["local"], app: { port: 1 } });
+        assert.strictEqual(message, "onedigest:app.port: got 1; expected an integer from 1024 to 65535. Fix: pulumi config set --path onedigest:app.port 8080");
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("registers nothing without a secretKey", async () => {
+        const { message, resources } = await runProgramError({ targets: ["local"], secretKey: null });
+        assert.match(message, /^onedigest:secretKey: got \(not set\)/);
+        assert.deepStrictEqual(resources, []);
+    });
+});

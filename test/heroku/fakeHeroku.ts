@@ -1,0 +1,151 @@
+/**
+ * A fake Heroku Platform API: a real HTTP server on loopback that answers the requests the heroku
+ * target sends, with the API's shapes, and records each request for assertions.
+ */
+import * as http from "http";
+import type { AddressInfo } from "net";
+
+export interface SeenRequest {
+    readonly method: string;
+    readonly path: string;
+    readonly headers: http.IncomingHttpHeaders;
+    readonly body: unknown;
+}
+
+interface FakeApp {
+    id: string;
+    name: string;
+    region: string;
+    team?: string;
+    configVars: Record<string, string>;
+    releases: Array<{ id: string; version: number; status: string; output_stream_url: string | null; description: string }>;
+    formation: { quantity: number; size: string; docker_image?: string };
+}
+
+export interface Failure {
+    readonly status: number;
+    readonly body?: unknown;
+    readonly headers?: Record<string, string>;
+}
+
+export class FakeHeroku {
+    readonly requests: SeenRequest[] = [];
+    readonly apps = new Map<string, FakeApp>();
+    /** Queued failures by "METHOD /path", answered before the real handler. */
+    readonly failures = new Map<string, Failure[]>();
+    /** What the next release ends as, and after how many polls. */
+    releaseOutcome: { status: "succeeded" | "failed"; afterPolls: number } = { status: "succeeded", afterPolls: 1 };
+    private server?: http.Server;
+    private counter = 0;
+    private pollsLeft = 0;
+
+    constructor(readonly apiKey: string) {}
+
+    get url(): string {
+        return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    }
+
+    failNext(route: string, ...failures: Failure[]): void {
+        this.failures.set(route, [...(this.failures.get(route) ?? []), ...failures]);
+    }
+
+    start(): Promise<void> {
+        this.server = http.createServer((req, res) => {
+            const chunks: Buffer[] = [];
+            req.on("data", (c: Buffer) => chunks.push(c));
+            req.on("end", () => {
+                const text = Buffer.concat(chunks).toString("utf8");
+                const seen: SeenRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
+                this.requests.push(seen);
+                const [status, body, headers] = this.answer(seen);
+                res.writeHead(status, { "Content-Type": "application/json", ...headers });
+                res.end(body === undefined ? "" : JSON.stringify(body));
+            });
+        });
+        return new Promise((resolve) => this.server!.listen(0, "127.0.0.1", () => resolve()));
+    }
+
+    stop(): Promise<void> {
+        return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    }
+
+    private appJson(app: FakeApp) {
+        return {
+            id: app.id,
+            name: app.name,
+            web_url: `https://${app.name}-0123456789ab.herokuapp.com/`,
+            region: { id: `r-${app.region}`, name: app.region },
+            stack: { id: "s-container", name: "container" },
+            build_stack: { id: "s-container", name: "container" },
+            team: app.team ? { id: "t-1", name: app.team } : null,
+        };
+    }
+
+    private find(idOrName: string): FakeApp | undefined {
+        for (const app of this.apps.values()) if (app.id === idOrName || app.name === idOrName) return app;
+        return undefined;
+    }
+
+    private answer(req: SeenRequest): [number, unknown, Record<string, string>?] {
+        const route = `${req.method} ${req.path.split("?")[0]}`;
+        const queued = this.failures.get(route);
+        if (queued?.length) {
+            const f = queued.shift()!;
+            return [f.status, f.body ?? { id: "failure", message: `injected ${f.status}` }, f.headers];
+        }
+        if (req.headers.authorization !== `Bearer ${this.apiKey}`) return [401, { id: "unauthorized", message: "Invalid credentials provided." }];
+        if (!String(req.headers.accept).startsWith("application/vnd.heroku+json; version=3")) return [406, { id: "bad_accept", message: "Accept header missing the API version" }];
+        const body = (req.body ?? {}) as Record<string, unknown>;
+        const parts = req.path.split("?")[0].split("/").filter(Boolean);
+
+        if (req.method === "POST" && (route === "POST /apps" || route === "POST /teams/apps")) {
+            const name = String(body.name);
+            if (this.find(name)) return [422, { id: "invalid_params", message: "Name is already taken" }];
+            if (body.stack !== "container") return [422, { id: "invalid_params", message: "stack must be container" }];
+            const app: FakeApp = { id: `app-${++this.counter}`, name, region: String(body.region ?? "us"), team: body.team as string | undefined, configVars: {}, releases: [], formation: { quantity: 0, size: "basic" } };
+            this.apps.set(app.id, app);
+            return [201, this.appJson(app)];
+        }
+        if (parts[0] !== "apps" || !parts[1]) return [404, { id: "not_found", message: "Couldn't find that route." }];
+        const app = this.find(parts[1]);
+        if (!app) return [404, { id: "not_found", message: "Couldn't find that app." }];
+        const rest = parts.slice(2).join("/");
+
+        switch (`${req.method} ${rest}`) {
+            case "GET ":
+                return [200, this.appJson(app)];
+            case "PATCH ":
+                if (typeof body.name === "string") app.name = body.name;
+                return [200, this.appJson(app)];
+            case "DELETE ":
+                this.apps.delete(app.id);
+                return [200, this.appJson(app)];
+            case "PATCH config-vars":
+                for (const [k, v] of Object.entries(body)) {
+                    if (v === null) delete app.configVars[k];
+                    else app.configVars[k] = String(v);
+                }
+                return [200, app.configVars];
+            case "PATCH formation": {
+                if (req.headers.accept !== "application/vnd.heroku+json; version=3.docker-releases") return [422, { id: "invalid_params", message: "docker_image needs the docker-releases variant" }];
+                const update = (body.updates as Array<{ type: string; docker_image: string }>)[0];
+                app.formation.docker_image = update.docker_image;
+                const version = app.releases.length + 1;
+                app.releases.push({ id: `rel-${version}`, version, status: "pending", output_stream_url: `https://release-output.heroku.com/streams/${version}`, description: `Deployed web (${update.docker_image.slice(7, 19)})` });
+                this.pollsLeft = this.releaseOutcome.afterPolls;
+                return [200, [{ type: "web", quantity: app.formation.quantity, size: app.formation.size, docker_image: { id: update.docker_image } }]];
+            }
+            case "GET releases": {
+                const newest = app.releases[app.releases.length - 1];
+                if (newest && newest.status === "pending" && --this.pollsLeft <= 0) newest.status = this.releaseOutcome.status;
+                return [206, newest ? [newest] : []];
+            }
+            case "PATCH formation/web":
+                app.formation.quantity = Number(body.quantity);
+                app.formation.size = String(body.size);
+                return [200, { type: "web", quantity: app.formation.quantity, size: app.formation.size }];
+            default:
+                return [404, { id: "not_found", message: "Couldn't find that route." }];
+        }
+    }
+}

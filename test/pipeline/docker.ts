@@ -1,0 +1,69 @@
+/** Thin helpers over the docker CLI and the registry HTTP API, for the pipeline tests. */
+import { execFile, execFileSync } from "child_process";
+import * as net from "net";
+
+export function docker(...args: string[]): string {
+    return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 }).trim();
+}
+
+/** Runs docker and returns its exit code and output instead of throwing. */
+export function dockerResult(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile("docker", args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+            const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+        server.on("error", reject);
+    });
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const value = await probe();
+            if (value !== undefined) return value;
+        } catch (err) {
+            last = err;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}
+
+export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+
+export interface Manifest {
+    readonly mediaType: string;
+    readonly schemaVersion: number;
+    readonly config: { mediaType: string; digest: string; size: number };
+    readonly layers: ReadonlyArray<{ mediaType: string; digest: string }>;
+}
+
+/** GET a manifest as a v2 client does, with the headers a registry answers. */
+export async function getManifest(registry: string, repo: string, reference: string): Promise<{ manifest: Manifest; contentType: string; digest: string }> {
+    const res = await fetch(`http://${registry}/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_V2 } });
+    if (!res.ok) throw new Error(`GET manifest ${registry}/${repo}:${reference}: HTTP ${res.status}`);
+    return {
+        manifest: (await res.json()) as Manifest,
+        contentType: res.headers.get("content-type") ?? "",
+        digest: res.headers.get("docker-content-digest") ?? "",
+    };
+}
+
+export async function getBlobJson(registry: string, repo: string, digest: string): Promise<Record<string, unknown>> {
+    const res = await fetch(`http://${registry}/v2/${repo}/blobs/${digest}`);
+    if (!res.ok) throw new Error(`GET blob ${digest}: HTTP ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+}

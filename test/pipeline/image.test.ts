@@ -1,0 +1,162 @@
+/**
+ * The image pipeline on a real Docker engine with real registries (scripts/docker-env.sh starts
+ * them): the Dockerfile builds with the program's build args, the container behaves as the
+ * platforms expect, and one image keeps one identity across three registries.
+ */
+import * as assert from "assert";
+import * as path from "path";
+
+import { APP_DIR, buildArgs } from "../../image";
+import { docker, dockerResult, freePort, getBlobJson, getManifest, MANIFEST_V2, waitFor } from "./docker";
+
+const REGISTRIES = {
+    ecr: process.env.ONEDIGEST_REGISTRY_ECR,
+    gar: process.env.ONEDIGEST_REGISTRY_GAR,
+    heroku: process.env.ONEDIGEST_REGISTRY_HEROKU,
+};
+const GRACEFUL_TIMEOUT_MS = 8_000;
+const APP = { name: "pipeline", description: "pipeline test build", port: 8080, env: {} };
+
+function timed<T>(label: string, fn: () => T): T {
+    const start = Date.now();
+    const report = () => console.log(`      [time] ${label}: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    const result = fn();
+    if (result instanceof Promise) return result.finally(report) as T;
+    report();
+    return result;
+}
+
+describe("image pipeline (real Docker engine, loopback registries)", function () {
+    let imageId = "";
+    const args = buildArgs(APP, { ...process.env, LAST_COMMIT_SHA: "1234567890abcdef1234567890abcdef12345678" });
+    const tag = "onedigest-pipeline:test";
+
+    before(function () {
+        if (!process.env.DOCKER_HOST || !REGISTRIES.ecr || !REGISTRIES.gar || !REGISTRIES.heroku) {
+            throw new Error("no engine: run through scripts/test.sh, which starts dockerd and the registries (scripts/docker-env.sh)");
+        }
+        assert.ok(args.BASE_IMAGE, "ONEDIGEST_BASE_IMAGE (the stand-in base) must be set: nothing can be pulled here");
+        const buildFlags = Object.entries(args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
+        timed("docker build", () =>
+            docker("build", "--network", "host", "--platform", "linux/amd64", ...buildFlags, "-t", tag, "-f", path.join(APP_DIR, "Dockerfile"), APP_DIR),
+        );
+        imageId = docker("image", "inspect", "--format", "{{.Id}}", tag);
+        const size = Number(docker("image", "inspect", "--format", "{{.Size}}", tag));
+        console.log(`      [size] image ${imageId}: ${(size / 1e6).toFixed(1)} MB`);
+    });
+
+    it("has the identity shape and the build's labels, user and health check", () => {
+        assert.match(imageId, /^sha256:[0-9a-f]{64}$/);
+        const config = JSON.parse(docker("image", "inspect", "--format", "{{json .Config}}", tag)) as {
+            Labels: Record<string, string>;
+            User: string;
+            Healthcheck?: { Test: string[] };
+            Env: string[];
+            Cmd: string[];
+        };
+        assert.strictEqual(config.Labels["org.opencontainers.image.version"], args.APP_VERSION);
+        assert.strictEqual(config.Labels["org.opencontainers.image.revision"], "1234567890abcdef1234567890abcdef12345678");
+        assert.ok(config.Labels["org.opencontainers.image.source"]);
+        assert.strictEqual(config.User, "10001:10001");
+        assert.deepStrictEqual(config.Cmd, ["gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]);
+        assert.ok(config.Healthcheck && !config.Healthcheck.Test.join(" ").includes("curl"));
+        assert.ok(config.Env.includes("APP_ENV=production"));
+        assert.ok(!config.Env.some((e) => e.startsWith("SECRET_KEY=")));
+        assert.strictEqual(docker("image", "inspect", "--format", "{{.Architecture}}/{{.Os}}", tag), "amd64/linux");
+    });
+
+    describe("the running container", () => {
+        let container = "";
+        let base = "";
+
+        before(async () => {
+            const port = await freePort();
+            base = `http://127.0.0.1:${port}`;
+            container = docker("run", "-d", "--network", "host", "-e", `PORT=${port}`, "-e", "SECRET_KEY=pipeline-secret", tag);
+        });
+
+        after(async () => {
+            if (container) await dockerResult(["rm", "-f", container]);
+        });
+
+        it("answers /healthcheck with the build args' values and / with Hello, World!", async () => {
+            const health = await waitFor("/healthcheck", 30_000, async () => {
+                const res = await fetch(`${base}/healthcheck`);
+                return res.ok ? ((await res.json()) as unknown) : undefined;
+            });
+            assert.deepStrictEqual(health, {
+                myapplication: [{ version: args.APP_VERSION, description: args.APP_DESCRIPTION, lastcommitsha: "1234567890abcdef1234567890abcdef12345678" }],
+            });
+            assert.strictEqual(await (await fetch(`${base}/`)).text(), "Hello, World!");
+        });
+
+        it("runs as a non-root UID", () => {
+            assert.strictEqual(docker("exec", container, "python3", "-c", "import os; print(os.getuid(), os.getgid())"), "10001 10001");
+        });
+
+        it("turns healthy by the image's own HEALTHCHECK", async () => {
+            const status = await timed("health check", () =>
+                waitFor("healthy", 60_000, async () => {
+                    const s = docker("inspect", "--format", "{{.State.Health.Status}}", container);
+                    if (s === "unhealthy") throw new Error("container turned unhealthy");
+                    return s === "healthy" ? s : undefined;
+                }),
+            );
+            assert.strictEqual(status, "healthy");
+        });
+
+        it("stops on SIGTERM with exit code 0 well inside the graceful timeout", async () => {
+            const start = Date.now();
+            const stopped = await dockerResult(["stop", "--time", "20", container]);
+            const elapsed = Date.now() - start;
+            assert.strictEqual(stopped.code, 0, stopped.stderr);
+            assert.strictEqual(docker("inspect", "--format", "{{.State.ExitCode}}", container), "0");
+            assert.ok(elapsed < GRACEFUL_TIMEOUT_MS, `stop took ${elapsed} ms`);
+            console.log(`      [time] docker stop: ${(elapsed / 1000).toFixed(1)} s`);
+        });
+    });
+
+    it("exits non-zero with the clear message when SECRET_KEY is missing", async () => {
+        const port = await freePort();
+        const result = await dockerResult(["run", "--rm", "--network", "host", "-e", `PORT=${port}`, tag], 60_000);
+        assert.notStrictEqual(result.code, 0);
+        assert.match(result.stderr, /onedigest: configuration error: SECRET_KEY is not set: set the SECRET_KEY environment variable/);
+    });
+
+    describe("one identity across registries", () => {
+        const repo = "onedigest/app";
+        const pushed: Record<string, string> = {};
+
+        before(function () {
+            const tagName = imageId.replace(":", "-");
+            for (const [name, registry] of Object.entries(REGISTRIES)) {
+                const target = `${registry}/${repo}:${tagName}`;
+                docker("tag", imageId, target);
+                const out = timed(`push to ${name}`, () => docker("push", target));
+                const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
+                assert.ok(digest, `no digest in push output: ${out}`);
+                pushed[name] = digest;
+            }
+        });
+
+        it("gets the same manifest digest from all three registries", () => {
+            const digests = new Set(Object.values(pushed));
+            assert.strictEqual(digests.size, 1, JSON.stringify(pushed));
+        });
+
+        it("stores a single-platform Docker v2 schema 2 manifest whose config digest is the image ID", async () => {
+            for (const [name, registry] of Object.entries(REGISTRIES)) {
+                const { manifest, contentType, digest } = await getManifest(registry as string, repo, pushed[name]);
+                assert.strictEqual(contentType, MANIFEST_V2, `${name}: not a v2 schema 2 manifest (an index or OCI manifest would be refused by Heroku)`);
+                assert.strictEqual(manifest.mediaType, MANIFEST_V2);
+                assert.strictEqual(manifest.schemaVersion, 2);
+                assert.strictEqual(digest, pushed[name]);
+                assert.strictEqual(manifest.config.digest, imageId, `${name}: config digest differs from the local image ID`);
+                const config = await getBlobJson(registry as string, repo, manifest.config.digest);
+                assert.deepStrictEqual([config.architecture, config.os], ["amd64", "linux"]);
+                // No attestation layers: every layer is an image layer.
+                for (const layer of manifest.layers) assert.strictEqual(layer.mediaType, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+            }
+        });
+    });
+});
