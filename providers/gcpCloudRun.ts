@@ -1,15 +1,204 @@
-/** `gcp-cloudrun`: not implemented yet. */
-import { PLATFORMS, type TargetModule } from "./types";
+/** `gcp-cloudrun`: Cloud Run v2, the image pushed to Artifact Registry, SECRET_KEY from Secret Manager. */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
 
-export const gcpCloudRun: TargetModule<Record<string, never>> = {
+import { plainEnv } from "./shared";
+import { type Deployment, type TargetArgs, type TargetModule } from "./types";
+
+export const CLOUD_RUN_CPUS = ["1", "2", "4", "6", "8"] as const;
+export const CLOUD_RUN_MEMORY = ["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi", "24Gi", "32Gi"] as const;
+/** Cloud Run's CPU ↔ memory rules: least memory for a CPU count, most memory a CPU count allows. */
+const MIN_MEMORY_MI: Record<(typeof CLOUD_RUN_CPUS)[number], number> = { "1": 512, "2": 512, "4": 2048, "6": 4096, "8": 4096 };
+const MAX_MEMORY_MI: Record<(typeof CLOUD_RUN_CPUS)[number], number> = { "1": 4096, "2": 8192, "4": 16384, "6": 24576, "8": 32768 };
+export const INGRESS = {
+    all: "INGRESS_TRAFFIC_ALL",
+    internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+    "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+} as const;
+export const REQUIRED_APIS = ["run.googleapis.com", "artifactregistry.googleapis.com", "secretmanager.googleapis.com", "iam.googleapis.com"] as const;
+
+export interface CloudRunSettings {
+    readonly project: string;
+    /** `cloudrun.region`, else `gcp:region`. */
+    readonly region: string;
+    /** @default "1" */
+    readonly cpu: (typeof CLOUD_RUN_CPUS)[number];
+    /** @default "512Mi" */
+    readonly memory: (typeof CLOUD_RUN_MEMORY)[number];
+    /** Requests per instance. @default 80 */
+    readonly concurrency: number;
+    /** @default 0 */
+    readonly minInstances: number;
+    /** @default 10 */
+    readonly maxInstances: number;
+    /** @default "all" */
+    readonly ingress: keyof typeof INGRESS;
+    /** `roles/run.invoker` for allUsers. @default true */
+    readonly public: boolean;
+    /** @default true on stacks named prod*, false otherwise */
+    readonly deletionProtection: boolean;
+    /** Artifact Registry repository ID. @default the app name */
+    readonly repository: string;
+}
+
+function mebibytes(memory: string): number {
+    return memory.endsWith("Gi") ? Number(memory.slice(0, -2)) * 1024 : Number(memory.slice(0, -2));
+}
+
+export class CloudRunService extends pulumi.ComponentResource implements Deployment {
+    readonly url: pulumi.Output<string>;
+    readonly image: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+    readonly service: gcp.cloudrunv2.Service;
+
+    constructor(name: string, args: TargetArgs<CloudRunSettings>, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:gcp:CloudRunService", name, {}, opts);
+        const { app, image, settings: s } = args;
+        const child = { parent: this };
+        const project = s.project;
+
+        const apis = REQUIRED_APIS.map(
+            (service) =>
+                // Left enabled on destroy: other workloads in the project may rely on them.
+                new gcp.projects.Service(`${name}-api-${service.split(".")[0]}`, { project, service, disableOnDestroy: false }, child),
+        );
+        const [runApi, registryApi, secretsApi, iamApi] = apis;
+
+        const repository = new gcp.artifactregistry.Repository(
+            `${name}-repository`,
+            {
+                project,
+                location: s.region,
+                repositoryId: s.repository,
+                format: "DOCKER",
+                description: `Images of ${app.name}, deployed by digest`,
+                dockerConfig: { immutableTags: true },
+            },
+            { ...child, dependsOn: [registryApi] },
+        );
+        const host = `${s.region}-docker.pkg.dev`;
+        const token = gcp.organizations.getClientConfigOutput(child).accessToken;
+        const pushed = image.push(
+            `${name}-registry`,
+            {
+                server: host,
+                repository: pulumi.interpolate`${host}/${project}/${repository.repositoryId}/${app.name}`,
+                // A short-lived OAuth token, never a key file.
+                username: "oauth2accesstoken",
+                password: pulumi.secret(token),
+            },
+            { ...child, dependsOn: [repository] },
+        );
+
+        const secret = new gcp.secretmanager.Secret(
+            `${name}-secret-key`,
+            { project, secretId: `${app.name}-secret-key`, replication: { auto: {} } },
+            { ...child, dependsOn: [secretsApi] },
+        );
+        const secretVersion = new gcp.secretmanager.SecretVersion(`${name}-secret-key-version`, { secret: secret.id, secretData: pulumi.secret(app.secretKey) }, child);
+
+        // Its own identity: not the default compute account, which holds Editor on the project.
+        const runtime = new gcp.serviceaccount.Account(
+            `${name}-runtime`,
+            { project, accountId: `${app.name}-run`.slice(0, 30), displayName: `${app.name} Cloud Run runtime` },
+            { ...child, dependsOn: [iamApi] },
+        );
+        const secretAccess = new gcp.secretmanager.SecretIamMember(
+            `${name}-secret-access`,
+            { project, secretId: secret.secretId, role: "roles/secretmanager.secretAccessor", member: pulumi.interpolate`serviceAccount:${runtime.email}` },
+            child,
+        );
+
+        const probe = { httpGet: { path: app.healthPath, port: app.port } };
+        this.service = new gcp.cloudrunv2.Service(
+            `${name}-service`,
+            {
+                project,
+                name: app.name,
+                location: s.region,
+                description: app.description,
+                ingress: INGRESS[s.ingress],
+                deletionProtection: s.deletionProtection,
+                template: {
+                    serviceAccount: runtime.email,
+                    maxInstanceRequestConcurrency: s.concurrency,
+                    timeout: "60s",
+                    scaling: { minInstanceCount: s.minInstances, maxInstanceCount: s.maxInstances },
+                    containers: [
+                        {
+                            image: pushed.ref,
+                            ports: { containerPort: app.port },
+                            envs: [
+                                ...Object.entries(plainEnv(app, { port: false }))
+                                    .sort(([a], [b]) => a.localeCompare(b))
+                                    .map(([envName, value]) => ({ name: envName, value })),
+                                { name: "SECRET_KEY", valueSource: { secretKeyRef: { secret: secret.secretId, version: secretVersion.version } } },
+                            ],
+                            resources: { limits: { cpu: s.cpu, memory: s.memory }, startupCpuBoost: true, cpuIdle: true },
+                            startupProbe: { ...probe, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 15 },
+                            livenessProbe: { ...probe, periodSeconds: 15, timeoutSeconds: 3, failureThreshold: 3 },
+                        },
+                    ],
+                },
+            },
+            { ...child, dependsOn: [runApi, secretAccess, ...pushed.resources] },
+        );
+        if (s.public) {
+            new gcp.cloudrunv2.ServiceIamMember(
+                `${name}-public`,
+                { project, location: s.region, name: this.service.name, role: "roles/run.invoker", member: "allUsers" },
+                child,
+            );
+        }
+        this.url = this.service.uri;
+        this.image = pushed.ref;
+        this.imageId = image.imageId;
+        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+    }
+}
+
+/** Cloud Run gives a container 10 s after SIGTERM; gunicorn's graceful timeout must fit inside. */
+export const CLOUD_RUN_KILL_SECONDS = 10;
+
+export const gcpCloudRun: TargetModule<CloudRunSettings> = {
     kind: "gcp-cloudrun",
     settingsKey: "cloudrun",
-    platforms: PLATFORMS,
-    parse(r) {
-        r.report("", "gcp-cloudrun", "a target kind that is implemented (local)", "pulumi config set --path 'onedigest:targets[0]' local");
-        return {};
+    platforms: ["linux/amd64"],
+    parse(r, ctx) {
+        r.rejectUnknown(["region", "cpu", "memory", "concurrency", "minInstances", "maxInstances", "ingress", "public", "deletionProtection", "repository"]);
+        const project = ctx.providerConfig("gcp", "project") ?? "";
+        if (!project) {
+            r.reportKey("gcp:project", undefined, "the Google Cloud project ID to deploy into", "pulumi config set gcp:project my-project-id");
+        }
+        const region = r.string("region", "europe-west1", { pattern: /^[a-z]+-[a-z]+[0-9]$/, allowed: "a Cloud Run region such as europe-west1" }) ?? ctx.providerConfig("gcp", "region") ?? "";
+        if (!region) r.fail("region", undefined, "a Cloud Run region (or set gcp:region)", "europe-west1");
+        const cpu = r.oneOf("cpu", CLOUD_RUN_CPUS, "1") ?? "1";
+        const memory = r.oneOf("memory", CLOUD_RUN_MEMORY, "512Mi") ?? "512Mi";
+        const mi = mebibytes(memory);
+        if (r.has("memory") || r.has("cpu")) {
+            if (mi < MIN_MEMORY_MI[cpu] || mi > MAX_MEMORY_MI[cpu]) {
+                const fits = CLOUD_RUN_MEMORY.filter((m) => mebibytes(m) >= MIN_MEMORY_MI[cpu] && mebibytes(m) <= MAX_MEMORY_MI[cpu]);
+                r.fail("memory", memory, `with cpu ${cpu}, one of ${fits.join(", ")}`, fits[0]);
+            }
+        }
+        const minInstances = r.requiredInteger("minInstances", 0, 1000, 0);
+        const maxInstances = r.requiredInteger("maxInstances", 1, 1000, 10);
+        if (minInstances > maxInstances) {
+            r.fail("minInstances", minInstances, `at most maxInstances (${maxInstances})`, maxInstances);
+        }
+        return {
+            project,
+            region,
+            cpu,
+            memory,
+            concurrency: r.requiredInteger("concurrency", 1, 1000, 80),
+            minInstances,
+            maxInstances,
+            ingress: r.oneOf("ingress", Object.keys(INGRESS) as Array<keyof typeof INGRESS>, "all") ?? "all",
+            public: r.boolean("public", true) ?? true,
+            deletionProtection: r.boolean("deletionProtection", ctx.stack.startsWith("prod")) ?? ctx.stack.startsWith("prod"),
+            repository: r.string("repository", ctx.appName, { pattern: /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, allowed: "an Artifact Registry repository ID (a-z, 0-9, '-')" }) ?? ctx.appName,
+        };
     },
-    deploy() {
-        throw new Error("target gcp-cloudrun is not implemented yet");
-    },
+    deploy: (name, args, opts) => new CloudRunService(name, args, opts),
 };

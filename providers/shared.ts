@@ -3,9 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { AppSpec, SharedResources } from "./types";
 
-/** Plain environment of the container: the app's env plus PORT. SECRET_KEY is never in it. */
-export function plainEnv(app: AppSpec): Record<string, string> {
-    return { ...app.env, PORT: String(app.port) };
+/**
+ * Plain environment of the container: the app's env, plus PORT where the platform does not set it
+ * itself (Heroku and Cloud Run do, and refuse it). SECRET_KEY is never in it.
+ */
+export function plainEnv(app: AppSpec, opts: { port: boolean } = { port: true }): Record<string, string> {
+    return opts.port ? { ...app.env, PORT: String(app.port) } : { ...app.env };
 }
 
 /** Sorted `NAME=value` entries, for APIs that take a list of strings. */

@@ -39,6 +39,8 @@ export interface MockOptions {
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: Recorded[] = [];
+    /** Logical names each resource was registered as depending on (dependsOn and input dependencies). */
+    readonly dependencies = new Map<string, string[]>();
     readonly invokes: Invoke[] = [];
 
     constructor(private readonly options: MockOptions = {}) {}
@@ -103,6 +105,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const outputs = this.options.stacks?.[String(inputs.name ?? name)] ?? {};
                 return { outputs, secretOutputNames: [] };
             }
+            case "pulumi-nodejs:dynamic/heroku:App":
+                return { appId: `app-${hex(String(inputs.name)).slice(0, 8)}`, webUrl: `https://${String(inputs.name)}-0123456789ab.herokuapp.com/` };
+            case "pulumi-nodejs:dynamic/heroku:Release":
+                return { releaseId: "release-1", version: 1, status: "succeeded" };
             case "aws:ecr/repository:Repository":
                 return { repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name ?? name)}`, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}` };
             case "aws:lb/loadBalancer:LoadBalancer":
@@ -175,6 +181,24 @@ async function settle(mocks: RecordingMocks): Promise<void> {
     }
 }
 
+interface RegisterRequest {
+    getName(): string;
+    getDependenciesList(): string[];
+}
+interface MonitorLike {
+    registerResource(req: RegisterRequest, callback: unknown): unknown;
+}
+
+/** Wraps the mock monitor so each registration's dependency URNs are recorded by name. */
+function recordDependencies(mocks: RecordingMocks): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        mocks.dependencies.set(req.getName(), req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2)));
+        return register(req, callback);
+    };
+}
+
 /** Sets mocks and config for one program run and clears the program's modules from the cache. */
 async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean }): Promise<RecordingMocks> {
     const mocks = new RecordingMocks(options);
@@ -185,6 +209,7 @@ async function prepare(config: Record<string, unknown>, options: MockOptions & {
     const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey"].filter((k) => k in engine);
     pulumi.runtime.setAllConfig(engine, secretKeys);
     clearProgramModules();
+    recordDependencies(mocks);
     return mocks;
 }
 

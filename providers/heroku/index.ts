@@ -47,7 +47,7 @@ export class HerokuService extends pulumi.ComponentResource implements Deploymen
                 region: settings.region,
                 team: settings.team,
                 // Heroku sets PORT itself; SECRET_KEY travels as a secret config var.
-                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...withoutPort(plainEnv(app)), SECRET_KEY: secretKey }))),
+                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...plainEnv(app, { port: false }), SECRET_KEY: secretKey }))),
                 ...api,
             },
             { parent: this },
@@ -82,11 +82,6 @@ export class HerokuService extends pulumi.ComponentResource implements Deploymen
         this.imageId = release.imageId;
         this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
     }
-}
-
-function withoutPort(env: Record<string, string>): Record<string, string> {
-    const { PORT: _port, ...rest } = env;
-    return rest;
 }
 
 export const heroku: TargetModule<HerokuSettings> = {

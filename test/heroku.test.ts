@@ -1,0 +1,221 @@
+/**
+ * The heroku target's dynamic providers against a local fake Heroku API (real HTTP on loopback)
+ * and a real registry (Debian's docker-registry on loopback).
+ */
+import * as assert from "assert";
+
+import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, retryDelay } from "../providers/heroku/client";
+import { appProvider, releaseProvider } from "../providers/heroku/resources";
+import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
+import { release } from "../providers/heroku/operations";
+import { FakeHeroku } from "./heroku/fakeHeroku";
+import { LocalRegistry, registryAvailable } from "./registry";
+
+const KEY = "heroku-test-key";
+
+describe("heroku: API client", () => {
+    const fake = new FakeHeroku(KEY);
+    before(() => fake.start());
+    after(() => fake.stop());
+    beforeEach(() => {
+        fake.requests.length = 0;
+        fake.failures.clear();
+    });
+
+    it("sends the v3 Accept header and bearer auth", async () => {
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: fake.url });
+        await client.request("POST", "/apps", { body: { name: "hdrs-app", region: "us", stack: "container" } });
+        const [req] = fake.requests;
+        assert.strictEqual(req.headers.accept, "application/vnd.heroku+json; version=3");
+        assert.strictEqual(req.headers.authorization, `Bearer ${KEY}`);
+        assert.strictEqual(req.headers["content-type"], "application/json");
+    });
+
+    it("retries a 429 honouring Retry-After, then succeeds", async () => {
+        const waits: number[] = [];
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: fake.url, sleep: async (ms) => void waits.push(ms) });
+        fake.failNext("GET /apps/hdrs-app", { status: 429, headers: { "Retry-After": "2" } }, { status: 503 });
+        const app = await client.request<{ name: string }>("GET", "/apps/hdrs-app");
+        assert.strictEqual(app.name, "hdrs-app");
+        assert.strictEqual(fake.requests.length, 3);
+        assert.deepStrictEqual(waits, [2000, 1000]);
+    });
+
+    it("gives up after the last attempt with the status", async () => {
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: fake.url, maxAttempts: 2, sleep: async () => {} });
+        fake.failNext("GET /apps/hdrs-app", { status: 500 }, { status: 500 });
+        await assert.rejects(client.request("GET", "/apps/hdrs-app", { app: "hdrs-app" }), /HTTP 500 for app hdrs-app/);
+    });
+
+    it("turns 401 into a clear error naming the key to check", async () => {
+        const client = new HerokuClient({ apiKey: "wrong", apiUrl: fake.url });
+        await assert.rejects(
+            client.request("GET", "/apps/hdrs-app", { app: "hdrs-app" }),
+            (err: HerokuError) =>
+                err.status === 401 &&
+                err.message ===
+                    "Heroku API GET /apps/hdrs-app: 401 Unauthorized — the API key was refused. Check onedigest:herokuApiKey (or HEROKU_API_KEY): create one with `heroku authorizations:create`. Heroku said: Invalid credentials provided.",
+        );
+    });
+
+    it("turns 404 and 422 into errors that name the app", async () => {
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: fake.url });
+        await assert.rejects(client.request("GET", "/apps/nope-app", { app: "nope-app" }), /404 Not Found for app nope-app — check onedigest:heroku.appName/);
+        await assert.rejects(
+            client.request("POST", "/apps", { body: { name: "hdrs-app", region: "us", stack: "container" }, app: "hdrs-app" }),
+            /422 Unprocessable for app hdrs-app .* Heroku said: Name is already taken/,
+        );
+    });
+
+    it("computes backoff from Retry-After seconds, dates, or doubling", () => {
+        assert.strictEqual(retryDelay(1, "3", 500, 30_000), 3000);
+        assert.strictEqual(retryDelay(1, "120", 500, 30_000), 30_000);
+        assert.strictEqual(retryDelay(3, null, 500, 30_000), 2000);
+    });
+});
+
+describe("heroku: app resource (dynamic provider)", () => {
+    const fake = new FakeHeroku(KEY);
+    before(() => fake.start());
+    after(() => fake.stop());
+
+    let outs: AppOutputs;
+    const inputs = () => ({ name: "onedigest-test", region: "eu", configVars: { SECRET_KEY: "s3cret", LOG_LEVEL: "INFO" }, apiKey: KEY, apiUrl: fake.url });
+
+    it("creates a container-stack app and sets its config vars", async () => {
+        const created = await appProvider.create(inputs());
+        outs = created.outs!;
+        assert.strictEqual(created.id, outs.appId);
+        const [post, patch] = fake.requests;
+        assert.deepStrictEqual([post.method, post.path, post.body], ["POST", "/apps", { name: "onedigest-test", region: "eu", stack: "container" }]);
+        assert.deepStrictEqual([patch.method, patch.path, patch.body], ["PATCH", `/apps/${outs.appId}/config-vars`, { SECRET_KEY: "s3cret", LOG_LEVEL: "INFO" }]);
+        assert.strictEqual(outs.webUrl, "https://onedigest-test-0123456789ab.herokuapp.com/");
+    });
+
+    it("creates team apps through /teams/apps", async () => {
+        fake.requests.length = 0;
+        await appProvider.create({ ...inputs(), name: "onedigest-team", team: "acme" });
+        assert.deepStrictEqual([fake.requests[0].path, fake.requests[0].body], ["/teams/apps", { name: "onedigest-team", region: "eu", stack: "container", team: "acme" }]);
+    });
+
+    it("reads the app back, and reports a deleted app as gone", async () => {
+        const read = await appProvider.read!(outs.appId, outs);
+        assert.strictEqual(read.id, outs.appId);
+        assert.strictEqual(read.props!.region, "eu");
+        const gone = await appProvider.read!("app-404", { ...outs, appId: "app-404" });
+        assert.deepStrictEqual(gone, {});
+    });
+
+    it("diffs: a rename updates in place, a region or team change replaces", async () => {
+        assert.deepStrictEqual(await appProvider.diff!(outs.appId, outs, { ...inputs(), name: "onedigest-renamed" }), { changes: true, replaces: [], deleteBeforeReplace: true });
+        assert.deepStrictEqual(await appProvider.diff!(outs.appId, outs, { ...inputs(), region: "us" }), { changes: true, replaces: ["region"], deleteBeforeReplace: true });
+        assert.deepStrictEqual(await appProvider.diff!(outs.appId, outs, { ...inputs(), team: "acme" }), { changes: true, replaces: ["team"], deleteBeforeReplace: true });
+        assert.deepStrictEqual(await appProvider.diff!(outs.appId, outs, inputs()), { changes: false, replaces: [], deleteBeforeReplace: true });
+        const changedVar = { ...inputs(), configVars: { SECRET_KEY: "rotated", LOG_LEVEL: "INFO" } };
+        assert.strictEqual((await appProvider.diff!(outs.appId, outs, changedVar)).changes, true);
+    });
+
+    it("renames in place and removes config vars that were dropped", async () => {
+        fake.requests.length = 0;
+        const updated = await appProvider.update!(outs.appId, outs, { ...inputs(), name: "onedigest-renamed", configVars: { SECRET_KEY: "s3cret" } });
+        const [rename, vars] = fake.requests;
+        assert.deepStrictEqual([rename.method, rename.path, rename.body], ["PATCH", `/apps/${outs.appId}`, { name: "onedigest-renamed" }]);
+        assert.deepStrictEqual(vars.body, { SECRET_KEY: "s3cret", LOG_LEVEL: null });
+        assert.strictEqual(updated.outs!.appId, outs.appId);
+        assert.strictEqual(updated.outs!.webUrl, "https://onedigest-renamed-0123456789ab.herokuapp.com/");
+        assert.deepStrictEqual(fake.apps.get(outs.appId)!.configVars, { SECRET_KEY: "s3cret" });
+        outs = updated.outs!;
+    });
+
+    it("deletes the app (and tolerates one already gone)", async () => {
+        await appProvider.delete!(outs.appId, outs);
+        assert.strictEqual(fake.apps.has(outs.appId), false);
+        await appProvider.delete!(outs.appId, outs);
+    });
+});
+
+describe("heroku: release resource (fake API + real registry)", function () {
+    const fake = new FakeHeroku(KEY);
+    const registry = new LocalRegistry();
+    let image: { configDigest: string; manifestDigest: string };
+
+    before(async function () {
+        if (!registryAvailable()) {
+            if (process.env.CI === "true") throw new Error("docker-registry is not installed (scripts/docker-env.sh install)");
+            console.log("      skipped: docker-registry not installed (apt-get install docker-registry)");
+            this.skip();
+        }
+        await Promise.all([fake.start(), registry.start()]);
+        fake.apps.set("app-1", { id: "app-1", name: "rel-app", region: "us", configVars: {}, releases: [], formation: { quantity: 0, size: "basic" } });
+        image = await registry.writeImage("rel-app/web", "latest", "release-test");
+    });
+    after(() => Promise.all([fake.stop(), registry.stop()]));
+    beforeEach(() => {
+        fake.requests.length = 0;
+        fake.releaseOutcome = { status: "succeeded", afterPolls: 2 };
+    });
+
+    const releaseInputs = (over: Partial<ReleaseInputs> = {}): ReleaseInputs => ({
+        app: "rel-app",
+        imageId: image.configDigest,
+        manifestDigest: image.manifestDigest,
+        quantity: 1,
+        size: "basic",
+        timeoutSeconds: 10,
+        apiKey: KEY,
+        apiUrl: fake.url,
+        registryUrl: `http://${registry.host}`,
+        pollSeconds: 0.01,
+        ...over,
+    });
+
+    it("releases the config digest (not the manifest digest) and waits for success", async () => {
+        assert.notStrictEqual(image.configDigest, image.manifestDigest);
+        const created = await releaseProvider.create(releaseInputs());
+        const formation = fake.requests.find((r) => r.method === "PATCH" && r.path === "/apps/rel-app/formation")!;
+        assert.strictEqual(formation.headers.accept, ACCEPT_DOCKER_RELEASES);
+        assert.strictEqual(formation.headers.authorization, `Bearer ${KEY}`);
+        assert.deepStrictEqual(formation.body, { updates: [{ type: "web", docker_image: image.configDigest }] });
+        const polls = fake.requests.filter((r) => r.path === "/apps/rel-app/releases");
+        assert.ok(polls.length >= 2);
+        assert.strictEqual(polls[0].headers.range, "version ..; order=desc, max=1");
+        const scale = fake.requests[fake.requests.length - 1];
+        assert.deepStrictEqual([scale.method, scale.path, scale.body], ["PATCH", "/apps/rel-app/formation/web", { quantity: 1, size: "basic" }]);
+        assert.strictEqual(created.outs!.status, "succeeded");
+        assert.strictEqual(created.id, `rel-app-v${created.outs!.version}`);
+        assert.strictEqual(created.outs!.imageId, image.configDigest);
+    });
+
+    it("fails the update with the release's status and output URL when the release fails", async () => {
+        fake.releaseOutcome = { status: "failed", afterPolls: 1 };
+        await assert.rejects(releaseProvider.update!("x", { ...releaseInputs(), releaseId: "r", version: 1, status: "succeeded" }, releaseInputs({ quantity: 2, size: "standard-1x" })), (err: Error) => {
+            assert.match(err.message, /^release v\d+ of app rel-app failed; its output: https:\/\/release-output\.heroku\.com\/streams\/\d+/);
+            return true;
+        });
+        assert.ok(!fake.requests.some((r) => r.path === "/apps/rel-app/formation/web"), "must not scale after a failed release");
+    });
+
+    it("refuses an image whose config digest is not the built image ID", async () => {
+        const other = `sha256:${"0".repeat(64)}`;
+        await assert.rejects(
+            releaseProvider.create(releaseInputs({ imageId: other })),
+            (err: Error) =>
+                err.message ===
+                `release refused for app rel-app: the image in registry.heroku.com/rel-app/web@${image.manifestDigest} has config digest ${image.configDigest}, not the built image ID ${other}`,
+        );
+        assert.ok(!fake.requests.some((r) => r.path === "/apps/rel-app/formation"), "nothing may be released");
+    });
+
+    it("gives up after the timeout with the newest release's state", async () => {
+        fake.releaseOutcome = { status: "succeeded", afterPolls: 1_000_000 };
+        let t = 0;
+        await assert.rejects(release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ timeoutSeconds: 1 }), () => (t += 400)), /did not finish within 1 s \(newest: v\d+, pending\)/);
+    });
+
+    it("diffs on image, digest and formation, not on credentials", async () => {
+        const olds = { ...releaseInputs(), releaseId: "r", version: 1, status: "succeeded" };
+        assert.deepStrictEqual(await releaseProvider.diff!("x", olds, releaseInputs()), { changes: false });
+        assert.deepStrictEqual(await releaseProvider.diff!("x", olds, releaseInputs({ imageId: `sha256:${"1".repeat(64)}` })), { changes: true });
+        assert.deepStrictEqual(await releaseProvider.diff!("x", olds, releaseInputs({ apiKey: "rotated" })), { changes: false });
+    });
+});
