@@ -157,6 +157,13 @@ export class Reader {
         return value as T;
     }
 
+    numberOneOf(field: string, allowed: readonly number[], example: number): number | undefined {
+        const value = this.record[field];
+        if (value === undefined || value === null) return undefined;
+        if (typeof value !== "number" || !allowed.includes(value)) return this.fail(field, value, `one of ${allowed.join(", ")}`, example);
+        return value;
+    }
+
     /** A flat map of string → string (e.g. environment variables). */
     stringMap(field: string, keyPattern: RegExp, keyRule: string): Readonly<Record<string, string>> {
         const value = this.record[field];

@@ -1,15 +1,228 @@
-/** `aws-beanstalk`: not implemented yet. */
-import { PLATFORMS, type TargetModule } from "./types";
+/** `aws-beanstalk`: the Docker platform on Amazon Linux 2023, load-balanced, deployed by digest. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 
-export const awsBeanstalk: TargetModule<Record<string, never>> = {
+import { CERTIFICATE_RULE, DOMAIN_RULE, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { LOG_RETENTION_DAYS } from "./awsEcs";
+import type { Deployment, TargetArgs, TargetModule } from "./types";
+
+/** AllAtOnce takes every instance down at once: allowed only when asked for by name. */
+export const DEPLOYMENT_POLICIES = ["Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting", "AllAtOnce"] as const;
+export const SOLUTION_STACK_REGEX = "^64bit Amazon Linux 2023 (.*) running Docker$";
+
+export interface BeanstalkSettings {
+    readonly region: string;
+    /** @default "t3.small" */
+    readonly instanceType: string;
+    /** @default 1 */
+    readonly minInstances: number;
+    /** @default 2 */
+    readonly maxInstances: number;
+    /** @default "Rolling" */
+    readonly deploymentPolicy: (typeof DEPLOYMENT_POLICIES)[number];
+    readonly certificateArn?: string;
+    readonly domain?: string;
+    /** @default 30 */
+    readonly logRetentionDays: number;
+    /** Images kept in ECR (when this target creates the shared repository). @default 20 */
+    readonly keepImages: number;
+}
+
+export interface Setting {
+    readonly namespace: string;
+    readonly name: string;
+    readonly value: string;
+}
+
+/**
+ * Every option setting of the environment, as strings, sorted by namespace and name. Deterministic
+ * on purpose: Beanstalk echoes settings back, and any difference in order or type shows as a
+ * permanent diff (pulumi-aws #920, #878).
+ */
+export function environmentSettings(args: {
+    settings: BeanstalkSettings;
+    port: number;
+    healthPath: string;
+    env: Readonly<Record<string, string>>;
+    secretArn: string;
+    instanceProfile: string;
+    serviceRole: string;
+}): Setting[] {
+    const { settings: s } = args;
+    const list: Setting[] = [
+        { namespace: "aws:elasticbeanstalk:environment", name: "EnvironmentType", value: "LoadBalanced" },
+        { namespace: "aws:elasticbeanstalk:environment", name: "LoadBalancerType", value: "application" },
+        { namespace: "aws:elasticbeanstalk:environment", name: "ServiceRole", value: args.serviceRole },
+        { namespace: "aws:autoscaling:launchconfiguration", name: "IamInstanceProfile", value: args.instanceProfile },
+        { namespace: "aws:autoscaling:launchconfiguration", name: "DisableIMDSv1", value: "true" },
+        { namespace: "aws:ec2:instances", name: "InstanceTypes", value: s.instanceType },
+        { namespace: "aws:autoscaling:asg", name: "MinSize", value: String(s.minInstances) },
+        { namespace: "aws:autoscaling:asg", name: "MaxSize", value: String(s.maxInstances) },
+        { namespace: "aws:elasticbeanstalk:environment:process:default", name: "HealthCheckPath", value: args.healthPath },
+        { namespace: "aws:elasticbeanstalk:environment:process:default", name: "MatcherHTTPCode", value: "200" },
+        { namespace: "aws:elasticbeanstalk:environment:process:default", name: "HealthCheckInterval", value: "15" },
+        { namespace: "aws:elasticbeanstalk:environment:process:default", name: "DeregistrationDelay", value: "20" },
+        { namespace: "aws:elasticbeanstalk:healthreporting:system", name: "SystemType", value: "enhanced" },
+        { namespace: "aws:elasticbeanstalk:command", name: "DeploymentPolicy", value: s.deploymentPolicy },
+        { namespace: "aws:elasticbeanstalk:command", name: "IgnoreHealthCheck", value: "false" },
+        { namespace: "aws:elasticbeanstalk:managedactions", name: "ManagedActionsEnabled", value: "true" },
+        { namespace: "aws:elasticbeanstalk:managedactions", name: "PreferredStartTime", value: "Sun:03:00" },
+        { namespace: "aws:elasticbeanstalk:managedactions:platformupdate", name: "UpdateLevel", value: "minor" },
+        { namespace: "aws:elasticbeanstalk:cloudwatch:logs", name: "StreamLogs", value: "true" },
+        { namespace: "aws:elasticbeanstalk:cloudwatch:logs", name: "RetentionInDays", value: String(s.logRetentionDays) },
+        // Read from Secrets Manager by the platform at deploy time; never an environment property.
+        { namespace: "aws:elasticbeanstalk:application:environmentsecrets", name: "SECRET_KEY", value: args.secretArn },
+        ...Object.entries({ ...args.env, PORT: String(args.port) }).map(([name, value]) => ({ namespace: "aws:elasticbeanstalk:application:environment", name, value })),
+    ];
+    if (s.deploymentPolicy === "Rolling" || s.deploymentPolicy === "RollingWithAdditionalBatch") {
+        list.push({ namespace: "aws:elasticbeanstalk:command", name: "BatchSizeType", value: "Percentage" });
+        list.push({ namespace: "aws:elasticbeanstalk:command", name: "BatchSize", value: "50" });
+    }
+    if (s.certificateArn) {
+        list.push(
+            { namespace: "aws:elbv2:listener:443", name: "ListenerEnabled", value: "true" },
+            { namespace: "aws:elbv2:listener:443", name: "Protocol", value: "HTTPS" },
+            { namespace: "aws:elbv2:listener:443", name: "SSLCertificateArns", value: s.certificateArn },
+            { namespace: "aws:elbv2:listener:443", name: "SSLPolicy", value: TLS_POLICY },
+        );
+    }
+    return list.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+}
+
+/** The v1 Dockerrun file naming the image by digest. */
+export function dockerrun(image: string, port: number): string {
+    return JSON.stringify({ AWSEBDockerrunVersion: "1", Image: { Name: image, Update: "true" }, Ports: [{ ContainerPort: String(port) }] }, null, 2);
+}
+
+export class BeanstalkEnvironment extends pulumi.ComponentResource implements Deployment {
+    readonly url: pulumi.Output<string>;
+    readonly image: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+
+    constructor(name: string, args: TargetArgs<BeanstalkSettings>, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:aws:BeanstalkEnvironment", name, {}, opts);
+        const { app, image, settings: s, shared } = args;
+        const child = { parent: this };
+        const ecr = sharedEcr(shared, app, image, s.keepImages);
+        const secretKey = sharedSecretKey(shared, app);
+
+        const bucket = new aws.s3.Bucket(`${name}-bundles`, { forceDestroy: true }, child);
+        new aws.s3.BucketPublicAccessBlock(
+            `${name}-bundles-private`,
+            { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            child,
+        );
+        new aws.s3.BucketOwnershipControls(`${name}-bundles-owner`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, child);
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-bundles-encryption`,
+            { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+            child,
+        );
+        // The key names the digest: a new image is a new object and a new application version.
+        const digestHex = ecr.pushed.digest.apply((d) => d.replace(/^sha256:/, ""));
+        const bundle = new aws.s3.BucketObjectv2(
+            `${name}-dockerrun`,
+            {
+                bucket: bucket.id,
+                key: pulumi.interpolate`${app.name}/${digestHex}/Dockerrun.aws.json`,
+                content: ecr.pushed.ref.apply((ref) => dockerrun(ref, app.port)),
+                contentType: "application/json",
+                serverSideEncryption: "AES256",
+            },
+            child,
+        );
+
+        const serviceRole = new aws.iam.Role(
+            `${name}-service-role`,
+            { assumeRolePolicy: assumeRolePolicy("elasticbeanstalk.amazonaws.com", { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } }) },
+            child,
+        );
+        for (const [i, policy] of ["service-role/AWSElasticBeanstalkEnhancedHealth", "AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy"].entries()) {
+            new aws.iam.RolePolicyAttachment(`${name}-service-policy-${i}`, { role: serviceRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, child);
+        }
+        const instanceRole = new aws.iam.Role(`${name}-instance-role`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") }, child);
+        new aws.iam.RolePolicyAttachment(`${name}-instance-webtier`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier" }, child);
+        new aws.iam.RolePolicy(
+            `${name}-instance-access`,
+            {
+                role: instanceRole.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        // Pull from this one repository only; the token call cannot be scoped to a resource.
+                        { Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: [ecr.repository.arn] },
+                        { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
+                        { Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretKey.secret.arn] },
+                    ],
+                }),
+            },
+            child,
+        );
+        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: instanceRole.name }, child);
+
+        const application = new aws.elasticbeanstalk.Application(
+            `${name}-app`,
+            { name: app.name, description: app.description, appversionLifecycle: { serviceRole: serviceRole.arn, maxCount: 50, deleteSourceFromS3: true } },
+            child,
+        );
+        const version = new aws.elasticbeanstalk.ApplicationVersion(
+            `${name}-version`,
+            {
+                application: application.name,
+                name: pulumi.interpolate`${app.name}-${digestHex.apply((h) => h.slice(0, 32))}`,
+                bucket: bucket.id,
+                key: bundle.key,
+                description: pulumi.interpolate`${app.name} at ${ecr.pushed.ref}`,
+            },
+            child,
+        );
+        const stack = aws.elasticbeanstalk.getSolutionStackOutput({ mostRecent: true, nameRegex: SOLUTION_STACK_REGEX }, child);
+        const environment = new aws.elasticbeanstalk.Environment(
+            `${name}-env`,
+            {
+                application: application.name,
+                solutionStackName: stack.name,
+                version: version.name,
+                tier: "WebServer",
+                settings: pulumi
+                    .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn])
+                    .apply(([secretArn, profile, role]) =>
+                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: app.env, secretArn, instanceProfile: profile, serviceRole: role }),
+                    ),
+            },
+            // A newer Amazon Linux 2023 Docker stack shows up by itself; moving to it is a managed update, not a diff.
+            { ...child, ignoreChanges: ["solutionStackName"] },
+        );
+        const https = s.certificateArn !== undefined;
+        const host = s.domain ? pulumi.output(s.domain) : environment.cname;
+        this.url = pulumi.interpolate`${https ? "https" : "http"}://${host}`;
+        this.image = ecr.pushed.ref;
+        this.imageId = image.imageId;
+        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+    }
+}
+
+export const awsBeanstalk: TargetModule<BeanstalkSettings> = {
     kind: "aws-beanstalk",
     settingsKey: "beanstalk",
-    platforms: PLATFORMS,
-    parse(r) {
-        r.report("", "aws-beanstalk", "a target kind that is implemented (local)", "pulumi config set --path 'onedigest:targets[0]' local");
-        return {};
+    platforms: ["linux/amd64", "linux/arm64"],
+    parse(r, ctx) {
+        r.rejectUnknown(["instanceType", "minInstances", "maxInstances", "deploymentPolicy", "certificateArn", "domain", "logRetentionDays", "keepImages"]);
+        const region = requireAwsRegion(r, ctx.providerConfig("aws", "region"));
+        const minInstances = r.requiredInteger("minInstances", 1, 100, 1);
+        const maxInstances = r.requiredInteger("maxInstances", 1, 100, 2);
+        if (minInstances > maxInstances) r.fail("minInstances", minInstances, `at most maxInstances (${maxInstances})`, maxInstances);
+        return {
+            region,
+            instanceType: r.requiredString("instanceType", "t3.small", { pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, allowed: "an EC2 instance type such as t3.small" }),
+            minInstances,
+            maxInstances,
+            deploymentPolicy: r.oneOf("deploymentPolicy", DEPLOYMENT_POLICIES, "Rolling") ?? "Rolling",
+            certificateArn: r.string("certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>", CERTIFICATE_RULE),
+            domain: r.string("domain", "app.example.com", DOMAIN_RULE),
+            logRetentionDays: r.numberOneOf("logRetentionDays", LOG_RETENTION_DAYS, 30) ?? 30,
+            keepImages: r.requiredInteger("keepImages", 1, 1000, 20),
+        };
     },
-    deploy() {
-        throw new Error("target aws-beanstalk is not implemented yet");
-    },
+    deploy: (name, args, opts) => new BeanstalkEnvironment(name, args, opts),
 };

@@ -1,15 +1,363 @@
-/** `aws-ecs`: not implemented yet. */
-import { PLATFORMS, type TargetModule } from "./types";
+/** `aws-ecs`: Fargate behind an ALB, with the defaults a careful AWS team sets. */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 
-export const awsEcs: TargetModule<Record<string, never>> = {
+import { CERTIFICATE_RULE, DOMAIN_RULE, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { plainEnv } from "./shared";
+import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type Deployment, type TargetArgs, type TargetModule } from "./types";
+
+/** Valid Fargate task sizes: cpu units → allowed memory (MiB). */
+export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
+    256: [512, 1024, 2048],
+    512: range(1024, 4096, 1024),
+    1024: range(2048, 8192, 1024),
+    2048: range(4096, 16384, 1024),
+    4096: range(8192, 30720, 1024),
+    8192: range(16384, 61440, 4096),
+    16384: range(32768, 122880, 8192),
+};
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+function range(from: number, to: number, step: number): number[] {
+    const out: number[] = [];
+    for (let v = from; v <= to; v += step) out.push(v);
+    return out;
+}
+
+export interface EcsSettings {
+    readonly region: string;
+    /** Fargate cpu units. @default 256 */
+    readonly cpu: number;
+    /** MiB, valid for `cpu`. @default 512 */
+    readonly memory: number;
+    /** @default 2 */
+    readonly desiredCount: number;
+    /** @default 2 */
+    readonly minCount: number;
+    /** @default 4 */
+    readonly maxCount: number;
+    /** Average CPU the autoscaler aims for. @default 60 */
+    readonly cpuTargetPercent: number;
+    /** Existing VPC; the default VPC when unset. */
+    readonly vpcId?: string;
+    /** Public subnets for the ALB (and the tasks unless `taskSubnetIds`). */
+    readonly subnetIds?: readonly string[];
+    /** Private subnets for the tasks (they then get no public IP; they need a NAT or VPC endpoints). */
+    readonly taskSubnetIds?: readonly string[];
+    /** HTTPS on 443 with HTTP→HTTPS redirect when set. */
+    readonly certificateArn?: string;
+    /** Public hostname (DNS is yours to point at the ALB). */
+    readonly domain?: string;
+    /** @default 30 */
+    readonly logRetentionDays: number;
+    /** Images kept in ECR. @default 20 */
+    readonly keepImages: number;
+    /** @default 30 */
+    readonly healthCheckGraceSeconds: number;
+    /** Managed policy ARNs for the task role; empty by default. */
+    readonly taskPolicyArns: readonly string[];
+}
+
+/** The container definition, as a pure function so tests can check it without mocks. */
+export function containerDefinitions(args: {
+    name: string;
+    image: string;
+    port: number;
+    env: Readonly<Record<string, string>>;
+    secretArn: string;
+    logGroup: string;
+    region: string;
+}): string {
+    return JSON.stringify([
+        {
+            name: args.name,
+            image: args.image,
+            essential: true,
+            portMappings: [{ containerPort: args.port, protocol: "tcp" }],
+            environment: Object.keys(args.env)
+                .sort()
+                .map((k) => ({ name: k, value: args.env[k] })),
+            // Injected by the ECS agent from Secrets Manager at start; never in `environment`.
+            secrets: [{ name: "SECRET_KEY", valueFrom: args.secretArn }],
+            logConfiguration: {
+                logDriver: "awslogs",
+                options: { "awslogs-group": args.logGroup, "awslogs-region": args.region, "awslogs-stream-prefix": args.name },
+            },
+            // Longer than gunicorn's graceful timeout, so in-flight requests finish before SIGKILL.
+            stopTimeout: GRACEFUL_TIMEOUT_SECONDS + 7,
+            privileged: false,
+            readonlyRootFilesystem: true,
+            user: "10001:10001",
+            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+        },
+    ]);
+}
+
+export class EcsService extends pulumi.ComponentResource implements Deployment {
+    readonly url: pulumi.Output<string>;
+    readonly image: pulumi.Output<string>;
+    readonly imageId: pulumi.Output<string>;
+
+    constructor(name: string, args: TargetArgs<EcsSettings>, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:aws:EcsService", name, {}, opts);
+        const { app, image, settings: s, shared } = args;
+        const child = { parent: this };
+        const https = s.certificateArn !== undefined;
+
+        const ecr = sharedEcr(shared, app, image, s.keepImages);
+        const secretKey = sharedSecretKey(shared, app);
+
+        const vpcId = s.vpcId ?? aws.ec2.getVpcOutput({ default: true }, child).id;
+        const albSubnets =
+            (s.subnetIds && [...s.subnetIds]) ??
+            aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, child).ids;
+        const taskSubnets = (s.taskSubnetIds && [...s.taskSubnetIds]) ?? albSubnets;
+
+        const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, { vpcId, description: `${app.name} load balancer` }, child);
+        const taskSg = new aws.ec2.SecurityGroup(`${name}-task-sg`, { vpcId, description: `${app.name} tasks: only the load balancer may connect` }, child);
+        for (const port of https ? [80, 443] : [80]) {
+            for (const [family, cidr] of [["v4", { cidrIpv4: "0.0.0.0/0" }], ["v6", { cidrIpv6: "::/0" }]] as const) {
+                new aws.vpc.SecurityGroupIngressRule(
+                    `${name}-alb-in-${port}-${family}`,
+                    { securityGroupId: albSg.id, ipProtocol: "tcp", fromPort: port, toPort: port, ...cidr, description: "public HTTP(S)" },
+                    child,
+                );
+            }
+        }
+        // The ALB talks only to the tasks, and the tasks accept only the ALB.
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-alb-out`,
+            { securityGroupId: albSg.id, ipProtocol: "tcp", fromPort: app.port, toPort: app.port, referencedSecurityGroupId: taskSg.id, description: "to the tasks" },
+            child,
+        );
+        new aws.vpc.SecurityGroupIngressRule(
+            `${name}-task-in`,
+            { securityGroupId: taskSg.id, ipProtocol: "tcp", fromPort: app.port, toPort: app.port, referencedSecurityGroupId: albSg.id, description: "from the load balancer only" },
+            child,
+        );
+        // HTTPS out only: ECR, Secrets Manager and CloudWatch Logs.
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-task-out`,
+            { securityGroupId: taskSg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "AWS APIs over HTTPS" },
+            child,
+        );
+
+        const alb = new aws.lb.LoadBalancer(
+            `${name}-alb`,
+            {
+                loadBalancerType: "application",
+                internal: false,
+                securityGroups: [albSg.id],
+                subnets: albSubnets,
+                dropInvalidHeaderFields: true,
+                idleTimeout: 60,
+            },
+            child,
+        );
+        const targetGroup = new aws.lb.TargetGroup(
+            `${name}-tg`,
+            {
+                vpcId,
+                port: app.port,
+                protocol: "HTTP",
+                targetType: "ip",
+                // The app stops in under 8 s; no need for the 300 s default.
+                deregistrationDelay: 15,
+                healthCheck: { path: app.healthPath, matcher: "200", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+            },
+            child,
+        );
+        const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+        const listeners = https
+            ? [
+                  new aws.lb.Listener(
+                      `${name}-https`,
+                      { loadBalancerArn: alb.arn, port: 443, protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: s.certificateArn, defaultActions: forward },
+                      child,
+                  ),
+                  new aws.lb.Listener(
+                      `${name}-http`,
+                      {
+                          loadBalancerArn: alb.arn,
+                          port: 80,
+                          protocol: "HTTP",
+                          defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+                      },
+                      child,
+                  ),
+              ]
+            : [new aws.lb.Listener(`${name}-http`, { loadBalancerArn: alb.arn, port: 80, protocol: "HTTP", defaultActions: forward }, child)];
+
+        const cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, child);
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/onedigest/${app.name}`, retentionInDays: s.logRetentionDays }, child);
+
+        const executionRole = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
+        new aws.iam.RolePolicyAttachment(
+            `${name}-execution-policy`,
+            { role: executionRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" },
+            child,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-execution-secret`,
+            {
+                role: executionRole.id,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [secretKey.secret.arn] }],
+                }),
+            },
+            child,
+        );
+        const taskRole = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
+        s.taskPolicyArns.forEach((policyArn, i) => new aws.iam.RolePolicyAttachment(`${name}-task-policy-${i}`, { role: taskRole.name, policyArn }, child));
+
+        const taskDefinition = new aws.ecs.TaskDefinition(
+            `${name}-task`,
+            {
+                family: app.name,
+                cpu: String(s.cpu),
+                memory: String(s.memory),
+                networkMode: "awsvpc",
+                requiresCompatibilities: ["FARGATE"],
+                runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: image.platform === "linux/arm64" ? "ARM64" : "X86_64" },
+                executionRoleArn: executionRole.arn,
+                taskRoleArn: taskRole.arn,
+                volumes: [{ name: "tmp" }],
+                containerDefinitions: pulumi
+                    .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name])
+                    .apply(([ref, secretArn, group]) =>
+                        containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app), secretArn, logGroup: group, region: s.region }),
+                    ),
+            },
+            child,
+        );
+
+        const service = new aws.ecs.Service(
+            `${name}-service`,
+            {
+                cluster: cluster.arn,
+                taskDefinition: taskDefinition.arn,
+                launchType: "FARGATE",
+                desiredCount: s.desiredCount,
+                networkConfiguration: { subnets: taskSubnets, securityGroups: [taskSg.id], assignPublicIp: s.taskSubnetIds === undefined },
+                loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: "app", containerPort: app.port }],
+                deploymentCircuitBreaker: { enable: true, rollback: true },
+                deploymentMinimumHealthyPercent: 100,
+                deploymentMaximumPercent: 200,
+                healthCheckGracePeriodSeconds: s.healthCheckGraceSeconds,
+                waitForSteadyState: true,
+                propagateTags: "SERVICE",
+                enableEcsManagedTags: true,
+            },
+            // The autoscaler owns the running count after the first deployment.
+            { ...child, dependsOn: [...listeners, ...ecr.pushed.resources], ignoreChanges: ["desiredCount"] },
+        );
+
+        const scaling = new aws.appautoscaling.Target(
+            `${name}-scaling`,
+            {
+                serviceNamespace: "ecs",
+                scalableDimension: "ecs:service:DesiredCount",
+                resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+                minCapacity: s.minCount,
+                maxCapacity: s.maxCount,
+            },
+            child,
+        );
+        new aws.appautoscaling.Policy(
+            `${name}-cpu`,
+            {
+                policyType: "TargetTrackingScaling",
+                serviceNamespace: scaling.serviceNamespace,
+                scalableDimension: scaling.scalableDimension,
+                resourceId: scaling.resourceId,
+                targetTrackingScalingPolicyConfiguration: {
+                    predefinedMetricSpecification: { predefinedMetricType: "ECSServiceAverageCPUUtilization" },
+                    targetValue: s.cpuTargetPercent,
+                    scaleInCooldown: 120,
+                    scaleOutCooldown: 60,
+                },
+            },
+            child,
+        );
+
+        const host = s.domain ? pulumi.output(s.domain) : alb.dnsName;
+        this.url = pulumi.interpolate`${https ? "https" : "http"}://${host}`;
+        this.image = ecr.pushed.ref;
+        this.imageId = image.imageId;
+        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+    }
+}
+
+export const awsEcs: TargetModule<EcsSettings> = {
     kind: "aws-ecs",
     settingsKey: "ecs",
     platforms: PLATFORMS,
-    parse(r) {
-        r.report("", "aws-ecs", "a target kind that is implemented (local)", "pulumi config set --path 'onedigest:targets[0]' local");
-        return {};
+    parse(r, ctx) {
+        r.rejectUnknown([
+            "cpu",
+            "memory",
+            "desiredCount",
+            "minCount",
+            "maxCount",
+            "cpuTargetPercent",
+            "vpcId",
+            "subnetIds",
+            "taskSubnetIds",
+            "certificateArn",
+            "domain",
+            "logRetentionDays",
+            "keepImages",
+            "healthCheckGraceSeconds",
+            "taskPolicyArns",
+        ]);
+        const region = requireAwsRegion(r, ctx.providerConfig("aws", "region"));
+        const cpus = Object.keys(FARGATE_SIZES).map(Number);
+        let cpu = r.requiredInteger("cpu", 256, 16384, 256);
+        if (!cpus.includes(cpu)) {
+            r.fail("cpu", cpu, `a Fargate cpu value: one of ${cpus.join(", ")}`, 256);
+            cpu = 256;
+        }
+        const memory = r.requiredInteger("memory", 512, 122880, 512);
+        if (cpus.includes(cpu) && !FARGATE_SIZES[cpu].includes(memory)) {
+            r.fail("memory", memory, `a Fargate memory size for cpu ${cpu}: one of ${FARGATE_SIZES[cpu].join(", ")}`, FARGATE_SIZES[cpu][0]);
+        }
+        const minCount = r.requiredInteger("minCount", 1, 1000, 2);
+        const maxCount = r.requiredInteger("maxCount", 1, 1000, 4);
+        if (minCount > maxCount) r.fail("minCount", minCount, `at most maxCount (${maxCount})`, maxCount);
+        const desiredCount = r.requiredInteger("desiredCount", 1, 1000, 2);
+        if (minCount <= maxCount && (desiredCount < minCount || desiredCount > maxCount)) {
+            r.fail("desiredCount", desiredCount, `from minCount to maxCount (${minCount}-${maxCount})`, minCount);
+        }
+        const subnet = { pattern: /^subnet-[0-9a-f]{8,17}$/, allowed: "a subnet ID (subnet-…)" };
+        const vpcId = r.string("vpcId", "vpc-0123456789abcdef0", { pattern: /^vpc-[0-9a-f]{8,17}$/, allowed: "a VPC ID (vpc-…)" });
+        const subnetIds = r.stringList("subnetIds", "subnet-0123456789abcdef0", subnet);
+        if (r.has("vpcId") && !r.has("subnetIds")) {
+            r.fail("subnetIds", undefined, "the ALB's subnets in that VPC, set together with vpcId", ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
+        } else if (r.has("subnetIds") && !r.has("vpcId")) {
+            r.fail("vpcId", undefined, "the VPC of those subnets, set together with subnetIds", "vpc-0123456789abcdef0");
+        }
+        if (subnetIds && subnetIds.length < 2) r.fail("subnetIds", subnetIds, "at least two subnets in different availability zones (an ALB needs two)", ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
+        const policyArn = { pattern: /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/, allowed: "an IAM policy ARN" };
+        return {
+            region,
+            cpu,
+            memory,
+            desiredCount,
+            minCount,
+            maxCount,
+            cpuTargetPercent: r.requiredInteger("cpuTargetPercent", 10, 95, 60),
+            vpcId,
+            subnetIds,
+            taskSubnetIds: r.stringList("taskSubnetIds", "subnet-0123456789abcdef0", subnet),
+            certificateArn: r.string("certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>", CERTIFICATE_RULE),
+            domain: r.string("domain", "app.example.com", DOMAIN_RULE),
+            logRetentionDays: r.numberOneOf("logRetentionDays", LOG_RETENTION_DAYS, 30) ?? 30,
+            keepImages: r.requiredInteger("keepImages", 1, 1000, 20),
+            healthCheckGraceSeconds: r.requiredInteger("healthCheckGraceSeconds", 0, 600, 30),
+            taskPolicyArns: r.stringList("taskPolicyArns", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", policyArn) ?? [],
+        };
     },
-    deploy() {
-        throw new Error("target aws-ecs is not implemented yet");
-    },
+    deploy: (name, args, opts) => new EcsService(name, args, opts),
 };
+

@@ -1,0 +1,111 @@
+/**
+ * What the AWS targets share in one stack: one ECR repository with one push of the image, and one
+ * Secrets Manager secret holding SECRET_KEY. Created once, whichever AWS target asks first.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+
+import type { AppSpec, ImageArtifact, PushedImage, SharedResources } from "./types";
+
+export const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
+export const CERTIFICATE_RULE = { pattern: CERTIFICATE_ARN, allowed: "an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>" };
+export const DOMAIN_RULE = {
+    pattern: /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    allowed: "a lowercase DNS name such as app.example.com",
+};
+/** TLS 1.3 with 1.2 fallback: the ALB policy AWS recommends for new listeners. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+export interface EcrRepository {
+    readonly repository: aws.ecr.Repository;
+    readonly pushed: PushedImage;
+}
+
+export class EcrImage extends pulumi.ComponentResource implements EcrRepository {
+    readonly repository: aws.ecr.Repository;
+    readonly pushed: PushedImage;
+
+    constructor(name: string, args: { app: AppSpec; image: ImageArtifact; keepImages: number }, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:aws:EcrImage", name, {}, opts);
+        const child = { parent: this };
+        this.repository = new aws.ecr.Repository(
+            `${name}-repository`,
+            {
+                name: args.app.name,
+                // A tag can never be moved to other bits; deployments use digests anyway.
+                imageTagMutability: "IMMUTABLE",
+                imageScanningConfiguration: { scanOnPush: true },
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                forceDelete: false,
+            },
+            child,
+        );
+        new aws.ecr.LifecyclePolicy(
+            `${name}-lifecycle`,
+            {
+                repository: this.repository.name,
+                policy: JSON.stringify({
+                    rules: [
+                        {
+                            rulePriority: 1,
+                            description: `keep the last ${args.keepImages} images (rollback by digest stays possible)`,
+                            selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.keepImages },
+                            action: { type: "expire" },
+                        },
+                    ],
+                }),
+            },
+            child,
+        );
+        const token = aws.ecr.getAuthorizationTokenOutput({ registryId: this.repository.registryId }, child);
+        this.pushed = args.image.push(
+            `${name}-registry`,
+            {
+                server: token.proxyEndpoint.apply((endpoint) => endpoint.replace(/^https:\/\//, "")),
+                repository: this.repository.repositoryUrl,
+                username: token.userName,
+                password: pulumi.secret(token.password),
+            },
+            { ...child, dependsOn: [this.repository] },
+        );
+        this.registerOutputs({ repositoryUrl: this.repository.repositoryUrl, image: this.pushed.ref });
+    }
+}
+
+/** The one ECR repository and push of this stack. */
+export function sharedEcr(shared: SharedResources, app: AppSpec, image: ImageArtifact, keepImages: number): EcrImage {
+    return shared.once("aws:ecr", () => new EcrImage(`${app.name}-ecr`, { app, image, keepImages }));
+}
+
+/** SECRET_KEY in Secrets Manager, read by the platforms at start; never in task or environment JSON. */
+export class SecretKey extends pulumi.ComponentResource {
+    readonly secret: aws.secretsmanager.Secret;
+
+    constructor(name: string, args: { app: AppSpec }, opts?: pulumi.ComponentResourceOptions) {
+        super("onedigest:aws:SecretKey", name, {}, opts);
+        this.secret = new aws.secretsmanager.Secret(
+            `${name}-secret`,
+            { name: `${args.app.name}/secret-key`, description: `SECRET_KEY of ${args.app.name}`, recoveryWindowInDays: 7 },
+            { parent: this },
+        );
+        new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: this.secret.id, secretString: pulumi.secret(args.app.secretKey) }, { parent: this });
+        this.registerOutputs({ arn: this.secret.arn });
+    }
+}
+
+export function sharedSecretKey(shared: SharedResources, app: AppSpec): SecretKey {
+    return shared.once("aws:secret-key", () => new SecretKey(`${app.name}-secret-key`, { app }));
+}
+
+/** An IAM trust policy for one AWS service principal. */
+export function assumeRolePolicy(service: string, condition?: Record<string, unknown>): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) }],
+    });
+}
+
+export function requireAwsRegion(r: { reportKey(key: string, value: unknown, allowed: string, fix: string): undefined }, region: string | undefined): string {
+    if (!region) r.reportKey("aws:region", undefined, "the AWS region to deploy into", "pulumi config set aws:region eu-west-1");
+    return region ?? "";
+}
