@@ -126,7 +126,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "gcp:artifactregistry/repository:Repository":
                 return { name: String(inputs.repositoryId ?? name) };
             default:
-                return type.startsWith("aws:") ? { arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}` } : {};
+                // AWS auto-names resources the program leaves unnamed; the mock does the same.
+                return type.startsWith("aws:") ? { arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`, name: inputs.name ?? `${name}-physical` } : {};
         }
     }
 }
