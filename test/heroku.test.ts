@@ -9,6 +9,8 @@ import { appProvider, releaseProvider } from "../providers/heroku/resources";
 import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
 import { release } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
+import { TEST_SECRET, isSecret, reveal, runProgram, runProgramError } from "./mocks";
+import { plainStrings } from "./targets.test";
 import { LocalRegistry, registryAvailable } from "./registry";
 
 const KEY = "heroku-test-key";
@@ -217,5 +219,81 @@ describe("heroku: release resource (fake API + real registry)", function () {
         assert.deepStrictEqual(await releaseProvider.diff!("x", olds, releaseInputs()), { changes: false });
         assert.deepStrictEqual(await releaseProvider.diff!("x", olds, releaseInputs({ imageId: `sha256:${"1".repeat(64)}` })), { changes: true });
         assert.deepStrictEqual(await releaseProvider.diff!("x", olds, releaseInputs({ apiKey: "rotated" })), { changes: false });
+    });
+});
+
+describe("heroku: the target in the mocked program", () => {
+    it("pushes to registry.heroku.com/<app>/web and releases the built image ID", async () => {
+        const run = await runProgram({ targets: ["heroku"], herokuApiKey: "hk-secret-123", heroku: { appName: "shop-prod", region: "eu" } });
+        const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
+        assert.deepStrictEqual([app.inputs.name, app.inputs.region], ["shop-prod", "eu"]);
+        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
+        assert.match(String(push.inputs.name), /^registry\.heroku\.com\/shop-prod\/web:sha256-[0-9a-f]{64}$/);
+        assert.deepStrictEqual(reveal(push.inputs.authConfig), { address: "registry.heroku.com", username: "_", password: "hk-secret-123" });
+        const [rel] = run.ofType("pulumi-nodejs:dynamic/heroku:Release");
+        assert.strictEqual(rel.inputs.imageId, run.outputs.imageId);
+        assert.match(String(rel.inputs.manifestDigest), /^sha256:[0-9a-f]{64}$/);
+        assert.deepStrictEqual([rel.inputs.quantity, rel.inputs.size], [1, "basic"]);
+        const d = (run.outputs.deployments as Record<string, { url: string; image: string }>).heroku;
+        assert.strictEqual(d.url, "https://shop-prod-0123456789ab.herokuapp.com");
+        assert.strictEqual(d.image, `registry.heroku.com/shop-prod/web@${String(rel.inputs.manifestDigest)}`);
+    });
+
+    it("keeps SECRET_KEY and the API key out of plain state", async () => {
+        const run = await runProgram({ targets: ["heroku"], herokuApiKey: "hk-secret-123" });
+        const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
+        assert.ok(isSecret(app.inputs.configVars), "configVars must be a secret");
+        assert.deepStrictEqual(reveal(app.inputs.configVars), { SECRET_KEY: TEST_SECRET });
+        assert.ok(isSecret(app.inputs.apiKey), "the API key must be a secret");
+        for (const r of run.mocks.resources) assert.ok(!plainStrings(r.inputs).some((s) => s.includes(TEST_SECRET) || s.includes("hk-secret-123")), `${r.name} holds a secret in plain`);
+        // The serialized provider code carries no credentials either.
+        assert.ok(!String(app.inputs.__provider).includes("hk-secret-123"));
+    });
+
+    it("takes the API key from HEROKU_API_KEY when the config has none", async () => {
+        process.env.HEROKU_API_KEY = "from-env-key";
+        try {
+            const run = await runProgram({ targets: ["heroku"] });
+            assert.strictEqual(reveal(run.ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.apiKey), "from-env-key");
+        } finally {
+            delete process.env.HEROKU_API_KEY;
+        }
+    });
+});
+
+describe("heroku: bad input, exact messages, nothing registered", () => {
+    const nameRule = "a Heroku app name: 3-30 characters of a-z, 0-9 and '-', starting with a letter, ending with a letter or digit";
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+        ["app name with capitals", { heroku: { appName: "MyApp" } }, `onedigest:heroku.appName: got "MyApp"; expected ${nameRule}. Fix: pulumi config set --path onedigest:heroku.appName myapp-prod`],
+        ["app name too short", { heroku: { appName: "ab" } }, `onedigest:heroku.appName: got "ab"; expected ${nameRule}. Fix: pulumi config set --path onedigest:heroku.appName myapp-prod`],
+        ["app name starting with a digit", { heroku: { appName: "1shop" } }, `onedigest:heroku.appName: got "1shop"; expected ${nameRule}. Fix: pulumi config set --path onedigest:heroku.appName myapp-prod`],
+        ["unknown region", { heroku: { region: "ap" } }, `onedigest:heroku.region: got "ap"; expected one of us, eu. Fix: pulumi config set --path onedigest:heroku.region us`],
+        [
+            "basic dynos scaled out",
+            { heroku: { quantity: 3 } },
+            `onedigest:heroku.quantity: got 3; expected 0 or 1 for basic dynos (scale out with standard-1x or larger). Fix: pulumi config set --path onedigest:heroku.quantity 1`,
+        ],
+    ];
+    for (const [what, config, message] of cases) {
+        it(what, async () => {
+            const result = await runProgramError({ targets: ["heroku"], herokuApiKey: "k", ...config });
+            assert.strictEqual(result.message, message);
+            assert.deepStrictEqual(result.resources, []);
+        });
+    }
+
+    it("missing API key", async () => {
+        delete process.env.HEROKU_API_KEY;
+        const result = await runProgramError({ targets: ["heroku"] });
+        assert.strictEqual(
+            result.message,
+            "onedigest:herokuApiKey: got (not set); expected a Heroku API key (secret), or the HEROKU_API_KEY environment variable. Fix: pulumi config set --secret onedigest:herokuApiKey <key from `heroku authorizations:create`>",
+        );
+        assert.deepStrictEqual(result.resources, []);
+    });
+
+    it("an app name derived from a long onedigest:app.name", async () => {
+        const result = await runProgramError({ targets: ["heroku"], herokuApiKey: "k", app: { name: "a-very-long-application-name-x1" } });
+        assert.strictEqual(result.message, `onedigest:heroku.appName: got "a-very-long-application-name-x1"; expected ${nameRule}. Fix: pulumi config set --path onedigest:heroku.appName myapp-prod`);
     });
 });

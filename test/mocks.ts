@@ -132,9 +132,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 }
 
-/** Resolves an Output (or plain value) once the mocked engine has settled it. */
+/**
+ * Resolves an Output (or plain value) once the mocked engine has settled it; rejects when the
+ * output failed (an error thrown inside apply), instead of hanging.
+ */
 export function promiseOf<T>(value: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v as T)));
+    // Output keeps its settled value behind an internal promise(); it is the only way to see failures.
+    return (pulumi.output(value) as unknown as { promise(): Promise<T> }).promise();
 }
 
 /** Project keys from a stack file, as the engine passes them to the program (`project:key` → string). */

@@ -1,0 +1,164 @@
+/** gcp-cloudrun: recorded inputs and bad input. */
+import * as assert from "assert";
+
+import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
+import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
+import { configError } from "./config.test";
+import { runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+
+const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
+
+interface Container {
+    image: string;
+    envs: Array<{ name: string; value?: string; valueSource?: { secretKeyRef: { secret: string; version: string } } }>;
+    ports: { containerPort: number };
+    resources: { limits: Record<string, string>; startupCpuBoost: boolean };
+    startupProbe: { httpGet: { path: string } };
+    livenessProbe: { httpGet: { path: string } };
+}
+
+describe("gcp-cloudrun: recorded inputs", () => {
+    let run: ProgramRun;
+    let service: Recorded;
+    let container: Container;
+    before(async () => {
+        run = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, app: { env: { LOG_LEVEL: "INFO" } } });
+        [service] = run.ofType("gcp:cloudrunv2/service:Service");
+        container = (service.inputs.template as { containers: Container[] }).containers[0];
+    });
+
+    it("is a Cloud Run v2 service (no v1 cloudrun.Service)", () => {
+        assert.strictEqual(run.ofType("gcp:cloudrunv2/service:Service").length, 1);
+        assert.strictEqual(run.mocks.resources.filter((r) => r.type.startsWith("gcp:cloudrun/")).length, 0);
+    });
+
+    it("runs the Artifact Registry image by digest on the app's port", () => {
+        assert.match(container.image, /^europe-west1-docker\.pkg\.dev\/onedigest-test\/onedigest\/onedigest@sha256:[0-9a-f]{64}$/);
+        assert.deepStrictEqual(container.ports, { containerPort: 8080 });
+        const [repo] = run.ofType("gcp:artifactregistry/repository:Repository");
+        assert.strictEqual(repo.inputs.format, "DOCKER");
+        assert.strictEqual(repo.inputs.location, "europe-west1");
+    });
+
+    it("pushes with a short-lived OAuth token kept secret", () => {
+        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
+        const auth = push.inputs.authConfig as { value: { username: string; password: string; address: string } };
+        assert.deepStrictEqual(auth.value, { address: "europe-west1-docker.pkg.dev", username: "oauth2accesstoken", password: "ya29.short-lived-token" });
+    });
+
+    it("probes /healthcheck at startup and for liveness", () => {
+        assert.strictEqual(container.startupProbe.httpGet.path, "/healthcheck");
+        assert.strictEqual(container.livenessProbe.httpGet.path, "/healthcheck");
+    });
+
+    it("sets scaling bounds, cpu/memory, concurrency and startup CPU boost", () => {
+        const template = service.inputs.template as { scaling: Record<string, number>; maxInstanceRequestConcurrency: number };
+        assert.deepStrictEqual(template.scaling, { minInstanceCount: 0, maxInstanceCount: 10 });
+        assert.strictEqual(template.maxInstanceRequestConcurrency, 80);
+        assert.deepStrictEqual(container.resources.limits, { cpu: "1", memory: "512Mi" });
+        assert.strictEqual(container.resources.startupCpuBoost, true);
+        assert.strictEqual(service.inputs.ingress, "INGRESS_TRAFFIC_ALL");
+        assert.strictEqual(service.inputs.deletionProtection, false);
+    });
+
+    it("reads SECRET_KEY through secretKeyRef pinned to the created version, never as a plain value", () => {
+        const secretEnv = container.envs.find((e) => e.name === "SECRET_KEY")!;
+        assert.strictEqual(secretEnv.value, undefined);
+        assert.deepStrictEqual(secretEnv.valueSource, { secretKeyRef: { secret: "onedigest-secret-key", version: "1" } });
+        assert.deepStrictEqual(container.envs.filter((e) => e.value !== undefined).map((e) => e.name), ["LOG_LEVEL"]);
+        const [version] = run.ofType("gcp:secretmanager/secretVersion:SecretVersion");
+        assert.ok("4dabf18193072939515e22adb298388d" in (version.inputs.secretData as object), "secret data must be a Pulumi secret");
+    });
+
+    it("runs as a dedicated service account holding only secretAccessor on that secret", () => {
+        const [account] = run.ofType("gcp:serviceaccount/account:Account");
+        const email = `${String(account.inputs.accountId)}@onedigest-test.iam.gserviceaccount.com`;
+        const template = service.inputs.template as { serviceAccount: string };
+        assert.strictEqual(template.serviceAccount, email);
+        assert.doesNotMatch(template.serviceAccount, /-compute@developer\.gserviceaccount\.com$/);
+        const grants = run.mocks.resources.filter((r) => /Iam(Member|Binding|Policy)/.test(r.type) && String(r.inputs.member).includes(email));
+        assert.deepStrictEqual(grants.map((g) => [g.type, g.inputs.role, g.inputs.secretId]), [["gcp:secretmanager/secretIamMember:SecretIamMember", "roles/secretmanager.secretAccessor", "onedigest-secret-key"]]);
+    });
+
+    it("is public through a v2 ServiceIamMember for allUsers", () => {
+        const members = run.ofType("gcp:cloudrunv2/serviceIamMember:ServiceIamMember");
+        assert.deepStrictEqual(members.map((m) => [m.inputs.role, m.inputs.member]), [["roles/run.invoker", "allUsers"]]);
+    });
+
+    it("enables the APIs it needs, keeps them on destroy, and depends on them", () => {
+        const apis = run.ofType("gcp:projects/service:Service");
+        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "iam.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
+        for (const api of apis) assert.strictEqual(api.inputs.disableOnDestroy, false);
+        const deps = run.mocks.dependencies;
+        const api = (s: string) => apis.find((a) => a.inputs.service === s)!.name;
+        assert.ok(deps.get(service.name)!.includes(api("run.googleapis.com")));
+        assert.ok(deps.get(run.ofType("gcp:artifactregistry/repository:Repository")[0].name)!.includes(api("artifactregistry.googleapis.com")));
+        assert.ok(deps.get(run.ofType("gcp:secretmanager/secret:Secret")[0].name)!.includes(api("secretmanager.googleapis.com")));
+        assert.ok(deps.get(run.ofType("gcp:serviceaccount/account:Account")[0].name)!.includes(api("iam.googleapis.com")));
+    });
+
+    it("has no public binding when cloudrun.public is false", async () => {
+        const priv = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, cloudrun: { public: false, ingress: "internal" } });
+        assert.strictEqual(priv.ofType("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").length, 0);
+        assert.strictEqual(priv.ofType("gcp:cloudrunv2/service:Service")[0].inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_ONLY");
+    });
+
+    it("turns deletion protection on by default for prod stacks", async () => {
+        const prod = await runProgram({ targets: ["gcp-cloudrun"], ...GCP }, { stack: "prod" });
+        assert.strictEqual(prod.ofType("gcp:cloudrunv2/service:Service")[0].inputs.deletionProtection, true);
+    });
+
+    it("lets gunicorn finish inside Cloud Run's SIGTERM window", () => {
+        assert.ok(GRACEFUL_TIMEOUT_SECONDS < CLOUD_RUN_KILL_SECONDS);
+    });
+});
+
+describe("gcp-cloudrun: bad input, exact messages, nothing registered", () => {
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+        [
+            "min > max instances",
+            { cloudrun: { minInstances: 5, maxInstances: 2 } },
+            "onedigest:cloudrun.minInstances: got 5; expected at most maxInstances (2). Fix: pulumi config set --path onedigest:cloudrun.minInstances 2",
+        ],
+        [
+            "memory outside Cloud Run's values",
+            { cloudrun: { memory: "3Gi" } },
+            "onedigest:cloudrun.memory: got \"3Gi\"; expected one of 512Mi, 1Gi, 2Gi, 4Gi, 8Gi, 16Gi, 24Gi, 32Gi. Fix: pulumi config set --path onedigest:cloudrun.memory 512Mi",
+        ],
+        [
+            "cpu outside Cloud Run's values",
+            { cloudrun: { cpu: "3" } },
+            "onedigest:cloudrun.cpu: got \"3\"; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path onedigest:cloudrun.cpu 1",
+        ],
+        [
+            "memory too large for the cpu",
+            { cloudrun: { cpu: "1", memory: "8Gi" } },
+            "onedigest:cloudrun.memory: got \"8Gi\"; expected with cpu 1, one of 512Mi, 1Gi, 2Gi, 4Gi. Fix: pulumi config set --path onedigest:cloudrun.memory 512Mi",
+        ],
+        [
+            "cpu given as a number",
+            { cloudrun: { cpu: 2 } },
+            "onedigest:cloudrun.cpu: got 2; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path onedigest:cloudrun.cpu 1",
+        ],
+    ];
+    for (const [what, config, message] of cases) {
+        it(what, async () => {
+            const result = await runProgramError({ targets: ["gcp-cloudrun"], ...GCP, ...config });
+            assert.strictEqual(result.message, message);
+            assert.deepStrictEqual(result.resources, []);
+        });
+    }
+
+    it("missing gcp:project", async () => {
+        const result = await runProgramError({ targets: ["gcp-cloudrun"], "gcp:region": "europe-west1" });
+        assert.strictEqual(result.message, "gcp:project: got (not set); expected the Google Cloud project ID to deploy into. Fix: pulumi config set gcp:project my-project-id");
+        assert.deepStrictEqual(result.resources, []);
+    });
+
+    it("missing region", () => {
+        assert.strictEqual(
+            configError({ targets: ["gcp-cloudrun"] }, { providerConfig: (ns, key) => (ns === "gcp" && key === "project" ? "p" : undefined) }),
+            "onedigest:cloudrun.region: got (not set); expected a Cloud Run region (or set gcp:region). Fix: pulumi config set --path onedigest:cloudrun.region europe-west1",
+        );
+    });
+});
