@@ -51,6 +51,11 @@ export function findProjectFile(start: string = __dirname): string {
     throw new Error(`Pulumi.yaml not found next to ${start} or its parent`);
 }
 
+/** The project directory (where Pulumi.yaml and app/ live), whether run from source or from bin/. */
+export function projectRoot(): string {
+    return path.dirname(findProjectFile());
+}
+
 /** The `default` of every key declared in Pulumi.yaml's `config:` block, by short key. */
 export function projectDefaults(file: string = findProjectFile()): Readonly<Record<string, unknown>> {
     const project = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };

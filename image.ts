@@ -9,16 +9,16 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { AppConfig, ImageConfig } from "./config";
+import { projectRoot, type AppConfig, type ImageConfig } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
 
-export const APP_DIR = path.join(__dirname, "app");
+export const APP_DIR = path.join(projectRoot(), "app");
 export const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 /** CI variables that carry the commit being built, in the order they are trusted. */
 const COMMIT_ENV = ["LAST_COMMIT_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "CIRCLE_SHA1", "GIT_COMMIT"];
 
-export function commitSha(env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = __dirname): string {
+export function commitSha(env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = projectRoot()): string {
     for (const name of COMMIT_ENV) {
         const value = env[name]?.trim();
         if (value) return value;
@@ -30,7 +30,7 @@ export function commitSha(env: Readonly<Record<string, string | undefined>> = pr
     }
 }
 
-export function packageVersion(file: string = path.join(__dirname, "package.json")): string {
+export function packageVersion(file: string = path.join(projectRoot(), "package.json")): string {
     return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
 }
 

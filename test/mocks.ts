@@ -9,6 +9,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 
+import { projectRoot } from "../config";
+
+/** Where the program's modules are (the repo, or bin/ when precompiled). */
 export const ROOT = path.resolve(__dirname, "..");
 
 export interface Recorded {
@@ -143,7 +146,7 @@ export function promiseOf<T>(value: pulumi.Input<T>): Promise<T> {
 
 /** Project keys from a stack file, as the engine passes them to the program (`project:key` → string). */
 export function stackFileConfig(stack: string): Record<string, unknown> {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+    const file = path.join(projectRoot(), `Pulumi.${stack}.yaml`);
     const parsed = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
     return parsed.config ?? {};
 }

@@ -1,4 +1,4 @@
-"""The onedigest Flask service: an app factory and the blueprints it wires together."""
+"""The onedigest Flask service: an app factory and the pieces it wires together."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import errors, metrics, observability, security
+from .sessions import CachedSerializerSessionInterface
 from .settings import ConfigError, Settings
 from .views import bp as views_bp
 
@@ -27,26 +28,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         DEBUG=False,
         TESTING=settings.testing,
         PROPAGATE_EXCEPTIONS=False,
-        JSON_SORT_KEYS=False,
     )
     app.extensions["onedigest.settings"] = settings
-
+    app.session_interface = CachedSerializerSessionInterface()
     observability.configure_logging(settings.log_level)
-    if settings.proxy_count > 0:
-        # Trust exactly as many hops as there are load balancers in front of us; more would
-        # let a client forge its address or scheme.
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app,
-            x_for=settings.proxy_count,
-            x_proto=settings.proxy_count,
-            x_host=0,
-            x_port=0,
-            x_prefix=0,
-        )
 
-    observability.init_app(app)  # first: it stamps the start time the others read
-    metrics.init_app(app, settings)
+    app_metrics = metrics.Metrics(settings)
+    app.extensions["onedigest.metrics"] = app_metrics
+    metrics.init_app(app, app_metrics)
     security.init_app(app, settings)
     errors.init_app(app)
     app.register_blueprint(views_bp)
+
+    wsgi = observability.RequestMiddleware(
+        app.wsgi_app,
+        static_headers=security.STATIC_HEADERS,
+        https_headers=security.https_headers(settings),
+        record=app_metrics.record,
+    )
+    if settings.proxy_count > 0:
+        # Trust exactly as many hops as there are load balancers in front of us; more would
+        # let a client forge its address or scheme. Outermost, so everything sees the fixed values.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            wsgi, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
+    else:
+        app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app

@@ -1,4 +1,7 @@
-"""JSON logs on stdout: one line per request, app logs in the same shape."""
+"""JSON logs on stdout (one line per request, app logs in the same shape), request IDs, and the
+WSGI middleware that times each request, records it and adds the response headers every answer
+carries. One middleware instead of several Flask hooks: it runs on every request, so it stays cheap.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,20 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-
-from flask import Flask, Response, g, request
+from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ENVIRON = "onedigest.request_id"
+ROUTE_ENVIRON = "onedigest.route"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 access_log = logging.getLogger("onedigest.access")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class JsonFormatter(logging.Formatter):
@@ -62,33 +70,55 @@ def configure_logging(level: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def request_id() -> str:
-    return g.get("request_id", "-")
+class RequestMiddleware:
+    """Per request: an ID (the caller's if sane), timing, one access-log line, the metrics record,
+    and the static and conditional response headers (``header_for`` decides the latter)."""
 
+    def __init__(
+        self,
+        app: WSGIApp,
+        static_headers: list[tuple[str, str]],
+        https_headers: list[tuple[str, str]],
+        record: Callable[[str, str, str, float], None],
+    ) -> None:
+        self.app = app
+        self.static_headers = static_headers
+        self.https_headers = https_headers
+        self.record = record
 
-def init_app(app: Flask) -> None:
-    @app.before_request
-    def start_request() -> None:
-        g.start = time.perf_counter()
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        environ[REQUEST_ID_ENVIRON] = request_id
 
-    @app.after_request
-    def log_request(response: Response) -> Response:
-        started = g.get("start")
-        duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-        response.headers[REQUEST_ID_HEADER] = request_id()
-        access_log.info(
-            "request",
-            extra={
-                "fields": {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": round(duration_ms, 3),
-                    "request_id": request_id(),
-                    "remote_addr": request.remote_addr,
-                }
-            },
-        )
-        return response
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            extra = self.static_headers
+            if environ.get("wsgi.url_scheme") == "https":
+                extra = extra + self.https_headers
+            headers.extend(h for h in extra if h[0].lower() not in present)
+            headers.append((REQUEST_ID_HEADER, request_id))
+            # Timed to the status line, as Flask's own hooks would see it; bodies here are small.
+            self.finish(environ, status[:3], time.perf_counter() - started, request_id)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+    def finish(self, environ: dict[str, Any], status: str, duration: float, rid: str) -> None:
+        method = environ.get("REQUEST_METHOD", "")
+        self.record(method, environ.get(ROUTE_ENVIRON, "<unmatched>"), status, duration)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "method": method,
+                        "path": environ.get("PATH_INFO", ""),
+                        "status": int(status),
+                        "duration_ms": round(duration * 1000, 3),
+                        "request_id": rid,
+                        "remote_addr": environ.get("REMOTE_ADDR"),
+                    }
+                },
+            )

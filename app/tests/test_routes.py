@@ -47,3 +47,20 @@ def test_healthcheck_rejects_other_methods_as_json(client, method):
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == 405
     assert "GET" in response.headers["Allow"]
+
+
+def test_cookie_sessions_still_sign_and_verify(make_app):
+    app = make_app()
+
+    @app.get("/count")
+    def count():
+        from flask import session
+
+        session["n"] = session.get("n", 0) + 1
+        return str(session["n"])
+
+    client = app.test_client()
+    assert client.get("/count").get_data(as_text=True) == "1"
+    assert client.get("/count").get_data(as_text=True) == "2"
+    client.set_cookie("session", "forged")
+    assert client.get("/count").get_data(as_text=True) == "1"
