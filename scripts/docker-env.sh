@@ -3,6 +3,7 @@
 #
 #   scripts/docker-env.sh up   STATE_DIR   start dockerd + registries, build the base; writes STATE_DIR/env
 #   scripts/docker-env.sh down STATE_DIR   stop everything started by `up`
+#   scripts/docker-env.sh install          only install the Debian packages (docker.io, docker-registry, debootstrap)
 #
 # The registries stand in for ECR, Artifact Registry and registry.heroku.com. Nothing can be pulled
 # on the test machines, so the Dockerfile's base (python:3.12-slim-bookworm) is replaced by a
@@ -10,8 +11,9 @@
 # itself is not changed. The stand-in is cached in ONEDIGEST_CACHE (default ~/.cache/onedigest).
 set -euo pipefail
 
-cmd=${1:?usage: docker-env.sh up|down STATE_DIR}
-state=${2:?usage: docker-env.sh up|down STATE_DIR}
+cmd=${1:?usage: docker-env.sh up|down STATE_DIR, or install}
+state=${2:-}
+[ "$cmd" = install ] || [ -n "$state" ] || { echo "usage: docker-env.sh up|down STATE_DIR" >&2; exit 2; }
 cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
 base_tag=onedigest-base:bookworm-standin
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
@@ -153,6 +155,7 @@ down() {
 }
 
 case "$cmd" in
+  install) install_packages ;;
   up) up ;;
   down) down ;;
   *) die "unknown command $cmd (use up or down)" ;;

@@ -7,6 +7,9 @@ import * as assert from "assert";
 import * as path from "path";
 
 import { APP_DIR, buildArgs } from "../../image";
+import { HerokuClient } from "../../providers/heroku/client";
+import { release } from "../../providers/heroku/operations";
+import { FakeHeroku } from "../heroku/fakeHeroku";
 import { docker, dockerResult, freePort, getBlobJson, getManifest, MANIFEST_V2, waitFor } from "./docker";
 
 const REGISTRIES = {
@@ -15,6 +18,7 @@ const REGISTRIES = {
     heroku: process.env.ONEDIGEST_REGISTRY_HEROKU,
 };
 const GRACEFUL_TIMEOUT_MS = 8_000;
+const HEROKU_APP = "pipeline-app";
 const APP = { name: "pipeline", description: "pipeline test build", port: 8080, env: {} };
 
 function timed<T>(label: string, fn: () => T): T {
@@ -124,13 +128,14 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
     });
 
     describe("one identity across registries", () => {
-        const repo = "onedigest/app";
+        // Repository layouts as the real registries have them: ECR, Artifact Registry, Heroku.
+        const REPOS: Record<string, string> = { ecr: "onedigest", gar: "onedigest-test/onedigest/onedigest", heroku: `${HEROKU_APP}/web` };
         const pushed: Record<string, string> = {};
 
         before(function () {
             const tagName = imageId.replace(":", "-");
             for (const [name, registry] of Object.entries(REGISTRIES)) {
-                const target = `${registry}/${repo}:${tagName}`;
+                const target = `${registry}/${REPOS[name]}:${tagName}`;
                 docker("tag", imageId, target);
                 const out = timed(`push to ${name}`, () => docker("push", target));
                 const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
@@ -146,6 +151,7 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
 
         it("stores a single-platform Docker v2 schema 2 manifest whose config digest is the image ID", async () => {
             for (const [name, registry] of Object.entries(REGISTRIES)) {
+                const repo = REPOS[name];
                 const { manifest, contentType, digest } = await getManifest(registry as string, repo, pushed[name]);
                 assert.strictEqual(contentType, MANIFEST_V2, `${name}: not a v2 schema 2 manifest (an index or OCI manifest would be refused by Heroku)`);
                 assert.strictEqual(manifest.mediaType, MANIFEST_V2);
@@ -156,6 +162,32 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
                 assert.deepStrictEqual([config.architecture, config.os], ["amd64", "linux"]);
                 // No attestation layers: every layer is an image layer.
                 for (const layer of manifest.layers) assert.strictEqual(layer.mediaType, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+            }
+        });
+
+        it("releases on (fake) Heroku with the config digest read back from the registry", async () => {
+            const fake = new FakeHeroku("pipeline-key");
+            await fake.start();
+            try {
+                fake.apps.set("app-1", { id: "app-1", name: HEROKU_APP, region: "us", configVars: {}, releases: [], formation: { quantity: 0, size: "basic" } });
+                fake.releaseOutcome = { status: "succeeded", afterPolls: 1 };
+                const client = new HerokuClient({ apiKey: "pipeline-key", apiUrl: fake.url, registryUrl: `http://${REGISTRIES.heroku}` });
+                const out = await release(client, {
+                    app: HEROKU_APP,
+                    imageId,
+                    manifestDigest: pushed.heroku,
+                    quantity: 1,
+                    size: "basic",
+                    timeoutSeconds: 30,
+                    apiKey: "pipeline-key",
+                    pollSeconds: 0.05,
+                });
+                const formation = fake.requests.find((r) => r.method === "PATCH" && r.path === `/apps/${HEROKU_APP}/formation`)!;
+                assert.deepStrictEqual(formation.body, { updates: [{ type: "web", docker_image: imageId }] });
+                assert.notStrictEqual(imageId, pushed.heroku, "the config digest, not the manifest digest");
+                assert.strictEqual(out.status, "succeeded");
+            } finally {
+                await fake.stop();
             }
         });
     });
