@@ -3,13 +3,17 @@
  * and a real registry (Debian's docker-registry on loopback).
  */
 import * as assert from "assert";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, retryDelay } from "../providers/heroku/client";
 import { appProvider, releaseProvider } from "../providers/heroku/resources";
 import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
 import { release } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
-import { TEST_SECRET, isSecret, reveal, runProgram, runProgramError } from "./mocks";
+import { ROOT, TEST_SECRET, isSecret, reveal, runProgram, runProgramError } from "./mocks";
 import { plainStrings } from "./targets.test";
 import { LocalRegistry, registryAvailable } from "./registry";
 
@@ -295,5 +299,34 @@ describe("heroku: bad input, exact messages, nothing registered", () => {
     it("an app name derived from a long onedigest:app.name", async () => {
         const result = await runProgramError({ targets: ["heroku"], herokuApiKey: "k", app: { name: "a-very-long-application-name-x1" } });
         assert.strictEqual(result.message, `onedigest:heroku.appName: got "a-very-long-application-name-x1"; expected ${nameRule}. Fix: pulumi config set --path onedigest:heroku.appName myapp-prod`);
+    });
+});
+
+describe("heroku: the serialized provider runs in a fresh process", () => {
+    const fake = new FakeHeroku("fresh-process-key");
+    before(() => fake.start());
+    after(() => fake.stop());
+
+    it("creates the app from the code Pulumi stores, with no TypeScript loader preloaded", async () => {
+        const run = await runProgram({ targets: ["heroku"], herokuApiKey: "fresh-process-key" });
+        const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-provider-"));
+        try {
+            const file = path.join(dir, "provider.js");
+            fs.writeFileSync(file, String(app.inputs.__provider));
+            const inputs = { name: "fresh-app", region: "us", configVars: { SECRET_KEY: "x" }, apiKey: "fresh-process-key", apiUrl: fake.url };
+            const script = `const h = require(${JSON.stringify(file)}).handler; (typeof h === "function" ? h() : h).create(${JSON.stringify(inputs)}).then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`;
+            const out = await new Promise<string>((resolve, reject) =>
+                execFile(process.execPath, ["-e", script], { env: { PATH: process.env.PATH, NODE_PATH: path.join(ROOT, "node_modules") }, timeout: 60_000 }, (err, stdout, stderr) =>
+                    err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+                ),
+            );
+            const result = JSON.parse(out.trim().split("\n").pop()!) as { id: string; outs: { webUrl: string } };
+            assert.match(result.id, /^app-\d+$/);
+            assert.strictEqual(result.outs.webUrl, "https://fresh-app-0123456789ab.herokuapp.com/");
+            assert.deepStrictEqual(fake.requests.map((r) => `${r.method} ${r.path}`), ["POST /apps", `PATCH /apps/${result.id}/config-vars`]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
