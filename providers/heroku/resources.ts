@@ -9,18 +9,25 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type * as Operations from "./operations";
 
-const OPERATIONS = path.join(__dirname, "operations");
+/** Where ./operations is, relative to the project and as an absolute path when serialized. */
+const OPERATIONS_RELATIVE = path.relative(path.resolve(__dirname, "..", ".."), path.join(__dirname, "operations"));
+const OPERATIONS_ABSOLUTE = path.join(__dirname, "operations");
 
+/**
+ * Loads ./operations inside the dynamic-provider process. Pulumi stores this code in the state and
+ * runs it with the project directory as working directory, so the project-relative path comes
+ * first: a checkout moved elsewhere (another CI runner) still finds its own copy.
+ */
 function operations(): typeof Operations {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const fs = require("fs") as typeof import("fs");
+    const nodePath = require("path") as typeof import("path");
+    const candidates = [nodePath.join(process.cwd(), OPERATIONS_RELATIVE), OPERATIONS_ABSOLUTE];
+    const found = candidates.find((c) => fs.existsSync(`${c}.js`) || fs.existsSync(`${c}.ts`)) ?? OPERATIONS_ABSOLUTE;
     const registered = (process as unknown as Record<symbol, unknown>)[Symbol.for("ts-node.register.instance")];
-    if (!fs.existsSync(`${OPERATIONS}.js`) && !registered) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (!fs.existsSync(`${found}.js`) && !registered) {
         (require("ts-node") as { register(o: object): void }).register({ transpileOnly: true });
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(OPERATIONS) as typeof Operations;
+    return require(found) as typeof Operations;
 }
 
 export const appProvider: pulumi.dynamic.ResourceProvider<Operations.AppInputs, Operations.AppOutputs> = {
