@@ -5,6 +5,8 @@
 import * as assert from "assert";
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
+import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 
@@ -71,6 +73,39 @@ describe("heroku: API client", () => {
             client.request("POST", "/apps", { body: { name: "hdrs-app", region: "us", stack: "container" }, app: "hdrs-app" }),
             /422 Unprocessable for app hdrs-app .* Heroku said: Name is already taken/,
         );
+    });
+
+    it("follows the registry's Bearer token challenge with the API key as basic credentials", async () => {
+        const seen: Array<{ path: string; auth?: string; accept?: string }> = [];
+        const server = http.createServer((req, res) => {
+            seen.push({ path: req.url ?? "", auth: req.headers.authorization, accept: req.headers.accept });
+            const port = (server.address() as AddressInfo).port;
+            if (req.url?.startsWith("/token")) {
+                res.writeHead(200, { "Content-Type": "application/json" });
+                res.end(JSON.stringify({ token: "registry-token" }));
+            } else if (req.headers.authorization !== "Bearer registry-token") {
+                res.writeHead(401, { "WWW-Authenticate": `Bearer realm="http://127.0.0.1:${port}/token",service="registry.heroku.com",scope="repository:tok-app/web:pull"` });
+                res.end();
+            } else {
+                res.writeHead(200, { "Content-Type": "application/vnd.docker.distribution.manifest.v2+json", "Docker-Content-Digest": "sha256:m" });
+                res.end(JSON.stringify({ schemaVersion: 2, config: { digest: "sha256:c" } }));
+            }
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+        try {
+            const port = (server.address() as AddressInfo).port;
+            const client = new HerokuClient({ apiKey: KEY, registryUrl: `http://127.0.0.1:${port}` });
+            const { manifest, digest } = await client.manifest("tok-app", "sha256:m");
+            assert.deepStrictEqual([manifest.config?.digest, digest], ["sha256:c", "sha256:m"]);
+            assert.deepStrictEqual(
+                seen.map((s) => s.path),
+                ["/v2/tok-app/web/manifests/sha256:m", "/token?service=registry.heroku.com&scope=repository%3Atok-app%2Fweb%3Apull", "/v2/tok-app/web/manifests/sha256:m"],
+            );
+            assert.strictEqual(seen[1].auth, `Basic ${Buffer.from(`_:${KEY}`).toString("base64")}`);
+            assert.ok(seen[0].accept!.startsWith("application/vnd.docker.distribution.manifest.v2+json"));
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
     });
 
     it("computes backoff from Retry-After seconds, dates, or doubling", () => {
@@ -208,6 +243,17 @@ describe("heroku: release resource (fake API + real registry)", function () {
             (err: Error) =>
                 err.message ===
                 `release refused for app rel-app: the image in registry.heroku.com/rel-app/web@${image.manifestDigest} has config digest ${image.configDigest}, not the built image ID ${other}`,
+        );
+        assert.ok(!fake.requests.some((r) => r.path === "/apps/rel-app/formation"), "nothing may be released");
+    });
+
+    it("refuses an OCI index (a multi-platform or attestation push) before releasing", async () => {
+        const indexDigest = await registry.writeIndex("rel-app/web", "with-provenance", image);
+        await assert.rejects(
+            releaseProvider.create(releaseInputs({ manifestDigest: indexDigest })),
+            (err: Error) =>
+                err.message ===
+                `Heroku registry: rel-app/web@${indexDigest} is application/vnd.oci.image.index.v1+json, not a Docker v2 schema 2 manifest; Heroku releases only single-platform v2 images (build without provenance/attestations)`,
         );
         assert.ok(!fake.requests.some((r) => r.path === "/apps/rel-app/formation"), "nothing may be released");
     });

@@ -36,6 +36,9 @@ describe("program: local stack", () => {
         assert.strictEqual(container.inputs.restart, "unless-stopped");
         assert.strictEqual(container.inputs.wait, true);
         assert.strictEqual(container.inputs.readOnly, true);
+        assert.deepStrictEqual(container.inputs.capabilities, { drops: ["ALL"] });
+        assert.deepStrictEqual(container.inputs.securityOpts, ["no-new-privileges:true"]);
+        assert.ok(Number(container.inputs.stopTimeout) > 8, "stop timeout must exceed gunicorn's graceful timeout");
         // The env list holds SECRET_KEY, so the whole list is stored as a secret.
         assert.ok(isSecret(container.inputs.envs));
         const envs = reveal(container.inputs.envs) as string[];

@@ -50,6 +50,22 @@ export class LocalRegistry {
         return digest;
     }
 
+    /** Writes an OCI image index (as a provenance-carrying BuildKit push makes) under `tag`. */
+    async writeIndex(repo: string, tag: string, child: { manifestDigest: string }): Promise<string> {
+        const manifest = await fetch(`http://${this.host}/v2/${repo}/manifests/${child.manifestDigest}`, { headers: { Accept: MANIFEST_V2 } });
+        const size = (await manifest.arrayBuffer()).byteLength;
+        const index = Buffer.from(
+            JSON.stringify({
+                schemaVersion: 2,
+                mediaType: "application/vnd.oci.image.index.v1+json",
+                manifests: [{ mediaType: MANIFEST_V2, digest: child.manifestDigest, size, platform: { architecture: "amd64", os: "linux" } }],
+            }),
+        );
+        const res = await fetch(`http://${this.host}/v2/${repo}/manifests/${tag}`, { method: "PUT", body: index, headers: { "Content-Type": "application/vnd.oci.image.index.v1+json" } });
+        if (res.status !== 201) throw new Error(`index PUT: HTTP ${res.status} ${await res.text()}`);
+        return res.headers.get("docker-content-digest")!;
+    }
+
     /** Writes an image (config + one layer) and its v2 manifest; returns config and manifest digests. */
     async writeImage(repo: string, tag: string, seed: string): Promise<{ configDigest: string; manifestDigest: string }> {
         const layer = Buffer.from(`layer for ${seed}`);

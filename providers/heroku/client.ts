@@ -9,6 +9,16 @@ export const DEFAULT_REGISTRY_URL = "https://registry.heroku.com";
 export const ACCEPT_V3 = "application/vnd.heroku+json; version=3";
 export const ACCEPT_DOCKER_RELEASES = "application/vnd.heroku+json; version=3.docker-releases";
 export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+/**
+ * v2 schema 2 first; the index and OCI types are accepted only so that a wrong push (multi-platform,
+ * provenance attestations) is reported as such instead of as a missing manifest.
+ */
+export const MANIFEST_ACCEPT = [
+    MANIFEST_V2,
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+].join(", ");
 
 export interface ClientOptions {
     readonly apiKey: string;
@@ -115,11 +125,11 @@ export class HerokuClient {
     async manifest(app: string, reference: string): Promise<{ digest: string; manifest: { mediaType?: string; config?: { digest?: string } } }> {
         const url = `${this.registryUrl}/v2/${app}/web/manifests/${reference}`;
         const basic = `Basic ${Buffer.from(`_:${this.options.apiKey}`).toString("base64")}`;
-        let res = await this.send(url, { method: "GET", headers: { Accept: MANIFEST_V2, Authorization: basic } });
+        let res = await this.send(url, { method: "GET", headers: { Accept: MANIFEST_ACCEPT, Authorization: basic } });
         const challenge = res.headers.get("www-authenticate");
         if (res.status === 401 && challenge?.startsWith("Bearer ")) {
             const token = await this.registryToken(challenge, basic);
-            res = await this.send(url, { method: "GET", headers: { Accept: MANIFEST_V2, Authorization: `Bearer ${token}` } });
+            res = await this.send(url, { method: "GET", headers: { Accept: MANIFEST_ACCEPT, Authorization: `Bearer ${token}` } });
         }
         if (!res.ok) {
             throw new HerokuError(`Heroku registry GET /v2/${app}/web/manifests/${reference}: HTTP ${res.status} — was the image pushed to registry.heroku.com/${app}/web?`, res.status);
