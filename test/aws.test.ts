@@ -3,9 +3,8 @@ import * as assert from "assert";
 
 import { environmentSettings, type BeanstalkSettings } from "../providers/awsBeanstalk";
 import { FARGATE_SIZES } from "../providers/awsEcs";
-import { configError } from "./config.test";
+import { configError } from "./helpers";
 import { reveal, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
-import { CLOUD_CONFIG } from "./targets.test";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-123456789abc";
@@ -259,5 +258,3 @@ describe("aws: bad input, exact messages, nothing registered", () => {
         assert.deepStrictEqual(FARGATE_SIZES[16384].slice(0, 2), [32768, 40960]);
     });
 });
-
-export { CLOUD_CONFIG };

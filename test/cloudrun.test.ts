@@ -3,7 +3,7 @@ import * as assert from "assert";
 
 import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
-import { configError } from "./config.test";
+import { configError } from "./helpers";
 import { runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };

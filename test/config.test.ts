@@ -1,31 +1,8 @@
 import * as assert from "assert";
 
-import * as pulumi from "@pulumi/pulumi";
-
-import { loadConfig, projectDefaults, type ConfigSources } from "../config";
+import { loadConfig, projectDefaults } from "../config";
+import { configError, sources } from "./helpers";
 import { runProgramError } from "./mocks";
-
-/** Config sources for pure tests (no mocks needed). */
-export function sources(values: Record<string, unknown>, extra: Partial<ConfigSources> = {}): ConfigSources {
-    return {
-        stack: "test",
-        values,
-        secretKey: pulumi.secret("s"),
-        secret: () => undefined,
-        providerConfig: () => undefined,
-        env: {},
-        ...extra,
-    };
-}
-
-export function configError(values: Record<string, unknown>, extra: Partial<ConfigSources> = {}): string {
-    try {
-        loadConfig(sources(values, extra));
-    } catch (err) {
-        return (err as Error).message;
-    }
-    throw new Error("expected a config error");
-}
 
 describe("config: defaults", () => {
     it("come from Pulumi.yaml's config block and fill what a stack leaves out", () => {

@@ -16,7 +16,7 @@ import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
 import { release } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
 import { ROOT, TEST_SECRET, isSecret, reveal, runProgram, runProgramError } from "./mocks";
-import { plainStrings } from "./targets.test";
+import { plainStrings } from "./helpers";
 import { LocalRegistry, registryAvailable } from "./registry";
 
 const KEY = "heroku-test-key";

@@ -2,17 +2,10 @@ import * as assert from "assert";
 
 import { TARGET_KINDS } from "../providers/types";
 import { modules } from "../providers";
-import { TEST_SECRET, hex, isSecret, reveal, runProgram, type Recorded } from "./mocks";
+import { TEST_SECRET, hex, isSecret, reveal, runProgram } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
-/** Every string anywhere inside a value. */
-function strings(value: unknown): string[] {
-    if (typeof value === "string") return [value];
-    if (Array.isArray(value)) return value.flatMap(strings);
-    if (typeof value === "object" && value !== null) return Object.values(value).flatMap(strings);
-    return [];
-}
 
 describe("program: local stack", () => {
     it("builds one image and runs it by ID on the local engine", async () => {
@@ -102,5 +95,3 @@ describe("program: the kind → module map", () => {
         assert.strictEqual(new Set(keys).size, keys.length);
     });
 });
-
-export { strings, type Recorded };

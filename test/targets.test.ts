@@ -2,28 +2,12 @@
 import * as assert from "assert";
 
 import { TARGET_KINDS, type TargetKind } from "../providers/types";
-import { hex, isSecret, reveal, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
+import { plainStrings, strings } from "./helpers";
+import { hex, reveal, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
 
-export const CLOUD_CONFIG = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "heroku-key-for-tests" };
+const CLOUD_CONFIG = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "heroku-key-for-tests" };
 const BUILT_ID = `sha256:${hex("image-config:onedigest-image")}`;
 const PINNED = /@sha256:[0-9a-f]{64}$/;
-
-/** Every string anywhere inside a value. */
-export function strings(value: unknown): string[] {
-    if (typeof value === "string") return [value];
-    if (Array.isArray(value)) return value.flatMap(strings);
-    if (typeof value === "object" && value !== null) return Object.values(value).flatMap(strings);
-    return [];
-}
-
-/** Strings outside any secret wrapper. */
-export function plainStrings(value: unknown): string[] {
-    if (isSecret(value)) return [];
-    if (typeof value === "string") return [value];
-    if (Array.isArray(value)) return value.flatMap(plainStrings);
-    if (typeof value === "object" && value !== null) return Object.values(value).flatMap(plainStrings);
-    return [];
-}
 
 /** The image each container-running resource runs, by type. */
 const RUNNERS: Record<string, (r: Recorded) => string[]> = {
