@@ -164,15 +164,25 @@ export interface ConfigSources {
     secret(key: string): pulumi.Output<string> | undefined;
     providerConfig(namespace: string, key: string): string | undefined;
     readonly env: Readonly<Record<string, string | undefined>>;
+    /** Every `onedigest:` key the stack sets, to catch typos such as `onedigest:ecss`. */
+    readonly setKeys?: readonly string[];
+}
+
+/** The project's own keys; anything else under `onedigest:` is a mistake. */
+export function knownKeys(): string[] {
+    return ["targets", "secretKey", "herokuApiKey", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)];
 }
 
 /** Reads the running stack's config from the Pulumi runtime. */
 export function runtimeSources(): ConfigSources {
     const config = new pulumi.Config(PROJECT);
     const values: Record<string, unknown> = {};
-    for (const key of ["targets", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)]) {
+    for (const key of knownKeys().filter((k) => k !== "secretKey" && k !== "herokuApiKey")) {
         values[key] = rawValue(config, key);
     }
+    const setKeys = Object.keys(pulumi.runtime.allConfig())
+        .filter((k) => k.startsWith(`${PROJECT}:`))
+        .map((k) => k.slice(PROJECT.length + 1));
     return {
         stack: pulumi.getStack(),
         values,
@@ -180,6 +190,7 @@ export function runtimeSources(): ConfigSources {
         secret: (key) => (config.get(key) ? config.requireSecret(key) : undefined),
         providerConfig: (namespace, key) => new pulumi.Config(namespace).get(key),
         env: process.env,
+        setKeys,
     };
 }
 
@@ -188,6 +199,13 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     const problems: Problem[] = [];
     const value = (key: string): unknown => mergeDefaults(defaults[key], sources.values[key]);
 
+    const known = knownKeys();
+    for (const key of sources.setKeys ?? []) {
+        if (!known.includes(key)) {
+            // Its value is not shown: an unknown key may well hold a secret.
+            problems.push({ key: `${PROJECT}:${key}`, value: undefined, shown: "a value", allowed: `one of the keys ${known.join(", ")}`, fix: `pulumi config rm ${PROJECT}:${key}` });
+        }
+    }
     const targets = readTargets(value("targets"), problems);
     const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
     const image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));

@@ -12,10 +12,12 @@ export interface Problem {
     readonly value: unknown;
     readonly allowed: string;
     readonly fix: string;
+    /** How to show the value when it must not be printed. */
+    readonly shown?: string;
 }
 
 export function formatProblem(p: Problem): string {
-    const shown = p.value === undefined ? "(not set)" : JSON.stringify(p.value);
+    const shown = p.shown ?? (p.value === undefined ? "(not set)" : JSON.stringify(p.value));
     return `${p.key}: got ${shown}; expected ${p.allowed}. Fix: ${p.fix}`;
 }
 

@@ -118,6 +118,15 @@ describe("config: errors stop the program before any resource", () => {
         assert.deepStrictEqual(resources, []);
     });
 
+    it("names a key the project does not have (a typo)", async () => {
+        const { message, resources } = await runProgramError({ targets: ["local"], ecss: { cpu: 256 } });
+        assert.strictEqual(
+            message,
+            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, app, image, local, heroku, ecs, beanstalk, cloudrun. Fix: pulumi config rm onedigest:ecss",
+        );
+        assert.deepStrictEqual(resources, []);
+    });
+
     it("registers nothing without a secretKey", async () => {
         const { message, resources } = await runProgramError({ targets: ["local"], secretKey: null });
         assert.match(message, /^onedigest:secretKey: got \(not set\)/);
