@@ -10,6 +10,7 @@ import { APP_DIR, buildArgs } from "../../image";
 import { HerokuClient } from "../../providers/heroku/client";
 import { release } from "../../providers/heroku/operations";
 import { FakeHeroku } from "../heroku/fakeHeroku";
+import { reveal, runProgram } from "../mocks";
 import { docker, dockerResult, freePort, getBlobJson, getManifest, MANIFEST_V2, waitFor } from "./docker";
 
 const REGISTRIES = {
@@ -118,6 +119,36 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
             assert.ok(elapsed < GRACEFUL_TIMEOUT_MS, `stop took ${elapsed} ms`);
             console.log(`      [time] docker stop: ${(elapsed / 1000).toFixed(1)} s`);
         });
+    });
+
+    it("runs under the local target's own hardening (read-only root, no capabilities) with two workers", async () => {
+        const port = await freePort();
+        // The docker.Container inputs the `local` target registers, taken from the program under mocks.
+        const run = await runProgram({ targets: ["local"], app: { port }, local: { port } });
+        const [spec] = run.ofType("docker:index/container:Container");
+        const inputs = spec.inputs as { readOnly: boolean; capabilities: { drops: string[] }; securityOpts: string[]; memory: number; envs: unknown };
+        assert.strictEqual(inputs.readOnly, true);
+        const flags = [
+            "--read-only",
+            ...inputs.capabilities.drops.flatMap((c) => ["--cap-drop", c]),
+            ...inputs.securityOpts.flatMap((o) => ["--security-opt", o]),
+            "--memory",
+            `${inputs.memory}m`,
+            ...(reveal(inputs.envs) as string[]).flatMap((e) => ["-e", e]),
+            "-e",
+            "WEB_CONCURRENCY=2",
+        ];
+        const container = docker("run", "-d", "--network", "host", ...flags, tag);
+        try {
+            const base = `http://127.0.0.1:${port}`;
+            await waitFor("/healthcheck under hardening", 30_000, async () => ((await fetch(`${base}/healthcheck`)).ok ? true : undefined));
+            for (let i = 0; i < 4; i++) await (await fetch(`${base}/`)).text();
+            const metrics = await (await fetch(`${base}/metrics`)).text();
+            // Two workers add up their counts through files in /dev/shm: the read-only root is no obstacle.
+            assert.match(metrics, /http_requests_total\{method="GET",route="\/",status="200"\} 4\.0/);
+        } finally {
+            await dockerResult(["rm", "-f", container]);
+        }
     });
 
     it("exits non-zero with the clear message when SECRET_KEY is missing", async () => {
