@@ -3,7 +3,8 @@
 Each value is read from the environment where a platform or operator needs to change it.
 """
 
-import multiprocessing
+import atexit
+import math
 import os
 import shutil
 import tempfile
@@ -11,9 +12,36 @@ import tempfile
 _port = os.environ.get("PORT", "8080")
 bind = [f"0.0.0.0:{_port}"]
 
+
+def effective_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this container may use: its cgroup quota, else its CPU affinity.
+
+    os.cpu_count() reports the host's CPUs; on a 1-vCPU Cloud Run instance or a small Heroku dyno
+    that would start far too many workers for the memory there is.
+    """
+    quota = period = None
+    try:  # cgroup v2
+        with open(os.path.join(cgroup_root, "cpu.max")) as f:
+            raw_quota, raw_period = f.read().split()[:2]
+        if raw_quota != "max":
+            quota, period = int(raw_quota), int(raw_period)
+    except (OSError, ValueError):
+        try:  # cgroup v1
+            with open(os.path.join(cgroup_root, "cpu", "cpu.cfs_quota_us")) as f:
+                quota = int(f.read())
+            with open(os.path.join(cgroup_root, "cpu", "cpu.cfs_period_us")) as f:
+                period = int(f.read())
+        except (OSError, ValueError):
+            pass
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if quota and period and quota > 0:
+        return max(1, min(math.ceil(quota / period), available or 1))
+    return max(1, available or 1)
+
+
 # gthread: a few threads per worker absorb slow clients without a worker per connection.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", str(min(multiprocessing.cpu_count() * 2, 8))))
+workers = int(os.environ.get("WEB_CONCURRENCY", str(min(effective_cpus() * 2, 8))))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 
 # Load the app once in the master: config errors stop the start before any worker forks,
@@ -43,9 +71,16 @@ control_socket_disable = True
 
 if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # Several workers: metrics must be summed across processes (prometheus_client multiprocess).
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
-        prefix="prometheus-", dir=worker_tmp_dir
-    )
+    _metrics_dir = tempfile.mkdtemp(prefix="prometheus-", dir=worker_tmp_dir)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+    _master_pid = os.getpid()
+
+    def _remove_metrics_dir() -> None:
+        # Forked workers inherit this handler; only the master, on its way out, may remove the dir.
+        if os.getpid() == _master_pid:
+            shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+    atexit.register(_remove_metrics_dir)
 
 
 def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
@@ -54,9 +89,3 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid, directory)
-
-
-def on_exit(server):  # noqa: ARG001
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
-    if directory.startswith(os.path.join(worker_tmp_dir or tempfile.gettempdir(), "prometheus-")):
-        shutil.rmtree(directory, ignore_errors=True)
