@@ -227,9 +227,21 @@ describe("heroku: release resource (fake API + real registry)", function () {
         assert.strictEqual(created.outs!.imageId, image.configDigest);
     });
 
+    it("scales without a new release when only quantity or size change", async () => {
+        const olds = { ...releaseInputs(), releaseId: "rel-1", version: 1, status: "succeeded" };
+        const updated = await releaseProvider.update!("x", olds, releaseInputs({ quantity: 2, size: "standard-1x" }));
+        assert.deepStrictEqual(
+            fake.requests.map((r) => [r.method, r.path, r.body]),
+            [["PATCH", "/apps/rel-app/formation/web", { quantity: 2, size: "standard-1x" }]],
+        );
+        assert.deepStrictEqual([updated.outs!.version, updated.outs!.quantity], [1, 2]);
+    });
+
     it("fails the update with the release's status and output URL when the release fails", async () => {
         fake.releaseOutcome = { status: "failed", afterPolls: 1 };
-        await assert.rejects(releaseProvider.update!("x", { ...releaseInputs(), releaseId: "r", version: 1, status: "succeeded" }, releaseInputs({ quantity: 2, size: "standard-1x" })), (err: Error) => {
+        const newImage = await registry.writeImage("rel-app/web", "v2", "release-test-2");
+        const olds = { ...releaseInputs(), releaseId: "r", version: 1, status: "succeeded" };
+        await assert.rejects(releaseProvider.update!("x", olds, releaseInputs({ imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest })), (err: Error) => {
             assert.match(err.message, /^release v\d+ of app rel-app failed; its output: https:\/\/release-output\.heroku\.com\/streams\/\d+/);
             return true;
         });

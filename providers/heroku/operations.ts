@@ -169,6 +169,12 @@ export async function release(client: HerokuClient, inputs: ReleaseInputs, now: 
     return { ...inputs, releaseId: current!.id, version: current!.version, status: current!.status };
 }
 
+/** Quantity or size changed but not the image: scale the web formation, no new release. */
+export async function scale(client: HerokuClient, olds: ReleaseOutputs, news: ReleaseInputs): Promise<ReleaseOutputs> {
+    await client.request("PATCH", `/apps/${news.app}/formation/web`, { body: { quantity: news.quantity, size: news.size }, app: news.app });
+    return { ...news, releaseId: olds.releaseId, version: olds.version, status: olds.status };
+}
+
 async function newestRelease(client: HerokuClient, app: string): Promise<ApiRelease | undefined> {
     const releases = await client.request<ApiRelease[]>("GET", `/apps/${app}/releases`, { range: "version ..; order=desc, max=1", app });
     return releases[0];

@@ -67,9 +67,11 @@ export const releaseProvider: pulumi.dynamic.ResourceProvider<Operations.Release
         const fields = ["app", "imageId", "manifestDigest", "quantity", "size"] as const;
         return { changes: fields.some((f) => olds[f] !== news[f]) };
     },
-    async update(_id, _olds, news) {
+    async update(_id, olds, news) {
         const ops = operations();
-        return { outs: await ops.release(ops.clientFor(news), news) };
+        const client = ops.clientFor(news);
+        const sameBits = olds.app === news.app && olds.imageId === news.imageId && olds.manifestDigest === news.manifestDigest;
+        return { outs: sameBits ? await ops.scale(client, olds, news) : await ops.release(client, news) };
     },
     // A release cannot be undone by deleting it; the app's deletion removes everything.
     async delete() {},
