@@ -59,8 +59,6 @@ export function checkImageId(imageId: string, what: string): string {
 }
 
 class Artifact implements ImageArtifact {
-    private readonly pushes = new Map<string, PushedImage>();
-
     constructor(
         readonly source: ImageArtifact["source"],
         readonly localName: pulumi.Output<string>,
@@ -70,8 +68,6 @@ class Artifact implements ImageArtifact {
     ) {}
 
     push(name: string, registry: RegistryTarget, opts: pulumi.ComponentResourceOptions = {}): PushedImage {
-        const existing = this.pushes.get(name);
-        if (existing) return existing;
         // Tag the local image by its ID, not its name: the bits pushed are exactly the bits built.
         const tag = new docker.Tag(
             `${name}-tag`,
@@ -97,13 +93,7 @@ class Artifact implements ImageArtifact {
             { ...opts, additionalSecretOutputs: ["authConfig"] },
         );
         const digest = pushed.sha256Digest;
-        const result: PushedImage = {
-            digest,
-            ref: pulumi.interpolate`${registry.repository}@${digest}`,
-            resources: [pushed],
-        };
-        this.pushes.set(name, result);
-        return result;
+        return { digest, ref: pulumi.interpolate`${registry.repository}@${digest}`, resources: [pushed] };
     }
 }
 

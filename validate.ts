@@ -49,8 +49,6 @@ export function setCommand(key: string, example: unknown, opts: { secret?: boole
         .join(" ");
 }
 
-export type Json = null | boolean | number | string | readonly Json[] | { readonly [k: string]: Json };
-
 function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -218,5 +216,3 @@ export function mergeDefaults(base: unknown, over: unknown): unknown {
     }
     return over;
 }
-
-export const DNS_LABEL = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -2,9 +2,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CERTIFICATE_RULE, DOMAIN_RULE, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
-import { LOG_RETENTION_DAYS } from "./awsEcs";
-import type { Deployment, TargetArgs, TargetModule } from "./types";
+import { CERTIFICATE_RULE, DOMAIN_RULE, LOG_RETENTION_DAYS, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { TargetComponent } from "./shared";
+import type { TargetArgs, TargetModule } from "./types";
 
 /** AllAtOnce takes every instance down at once: allowed only when asked for by name. */
 export const DEPLOYMENT_POLICIES = ["Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting", "AllAtOnce"] as const;
@@ -94,10 +94,7 @@ export function dockerrun(image: string, port: number): string {
     return JSON.stringify({ AWSEBDockerrunVersion: "1", Image: { Name: image, Update: "true" }, Ports: [{ ContainerPort: String(port) }] }, null, 2);
 }
 
-export class BeanstalkEnvironment extends pulumi.ComponentResource implements Deployment {
-    readonly url: pulumi.Output<string>;
-    readonly image: pulumi.Output<string>;
-    readonly imageId: pulumi.Output<string>;
+export class BeanstalkEnvironment extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<BeanstalkSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:BeanstalkEnvironment", name, {}, opts);
@@ -195,10 +192,7 @@ export class BeanstalkEnvironment extends pulumi.ComponentResource implements De
         );
         const https = s.certificateArn !== undefined;
         const host = s.domain ? pulumi.output(s.domain) : environment.cname;
-        this.url = pulumi.interpolate`${https ? "https" : "http"}://${host}`;
-        this.image = ecr.pushed.ref;
-        this.imageId = image.imageId;
-        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+        this.publish({ url: pulumi.interpolate`${https ? "https" : "http"}://${host}`, image: ecr.pushed.ref, imageId: image.imageId });
     }
 }
 

@@ -2,9 +2,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CERTIFICATE_RULE, DOMAIN_RULE, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
-import { plainEnv } from "./shared";
-import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type Deployment, type TargetArgs, type TargetModule } from "./types";
+import { CERTIFICATE_RULE, DOMAIN_RULE, LOG_RETENTION_DAYS, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { TargetComponent, plainEnv } from "./shared";
+import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type TargetArgs, type TargetModule } from "./types";
 
 /** Valid Fargate task sizes: cpu units → allowed memory (MiB). */
 export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
@@ -16,7 +16,6 @@ export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
     8192: range(16384, 61440, 4096),
     16384: range(32768, 122880, 8192),
 };
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 function range(from: number, to: number, step: number): number[] {
     const out: number[] = [];
@@ -93,10 +92,7 @@ export function containerDefinitions(args: {
     ]);
 }
 
-export class EcsService extends pulumi.ComponentResource implements Deployment {
-    readonly url: pulumi.Output<string>;
-    readonly image: pulumi.Output<string>;
-    readonly imageId: pulumi.Output<string>;
+export class EcsService extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<EcsSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:EcsService", name, {}, opts);
@@ -282,10 +278,7 @@ export class EcsService extends pulumi.ComponentResource implements Deployment {
         );
 
         const host = s.domain ? pulumi.output(s.domain) : alb.dnsName;
-        this.url = pulumi.interpolate`${https ? "https" : "http"}://${host}`;
-        this.image = ecr.pushed.ref;
-        this.imageId = image.imageId;
-        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+        this.publish({ url: pulumi.interpolate`${https ? "https" : "http"}://${host}`, image: ecr.pushed.ref, imageId: image.imageId });
     }
 }
 

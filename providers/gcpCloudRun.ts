@@ -2,8 +2,8 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { plainEnv } from "./shared";
-import { type Deployment, type TargetArgs, type TargetModule } from "./types";
+import { TargetComponent, plainEnv } from "./shared";
+import type { TargetArgs, TargetModule } from "./types";
 
 export const CLOUD_RUN_CPUS = ["1", "2", "4", "6", "8"] as const;
 export const CLOUD_RUN_MEMORY = ["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi", "24Gi", "32Gi"] as const;
@@ -45,10 +45,7 @@ function mebibytes(memory: string): number {
     return memory.endsWith("Gi") ? Number(memory.slice(0, -2)) * 1024 : Number(memory.slice(0, -2));
 }
 
-export class CloudRunService extends pulumi.ComponentResource implements Deployment {
-    readonly url: pulumi.Output<string>;
-    readonly image: pulumi.Output<string>;
-    readonly imageId: pulumi.Output<string>;
+export class CloudRunService extends TargetComponent {
     readonly service: gcp.cloudrunv2.Service;
 
     constructor(name: string, args: TargetArgs<CloudRunSettings>, opts?: pulumi.ComponentResourceOptions) {
@@ -150,10 +147,7 @@ export class CloudRunService extends pulumi.ComponentResource implements Deploym
                 child,
             );
         }
-        this.url = this.service.uri;
-        this.image = pushed.ref;
-        this.imageId = image.imageId;
-        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+        this.publish({ url: this.service.uri, image: pushed.ref, imageId: image.imageId });
     }
 }
 

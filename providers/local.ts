@@ -2,8 +2,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type Deployment, type TargetArgs, type TargetModule } from "./types";
-import { envList, plainEnv } from "./shared";
+import { TargetComponent, envList, plainEnv } from "./shared";
+import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type TargetArgs, type TargetModule } from "./types";
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
 
@@ -16,23 +16,20 @@ export interface LocalSettings {
     readonly memoryMb: number;
 }
 
-export class LocalContainer extends pulumi.ComponentResource implements Deployment {
-    readonly url: pulumi.Output<string>;
-    readonly image: pulumi.Output<string>;
-    readonly imageId: pulumi.Output<string>;
+export class LocalContainer extends TargetComponent {
     readonly container: docker.Container;
 
     constructor(name: string, args: TargetArgs<LocalSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:local:Container", name, {}, opts);
         const { app, image, settings } = args;
-        const secretEnv = pulumi.secret(pulumi.interpolate`SECRET_KEY=${app.secretKey}`);
         this.container = new docker.Container(
             `${name}-container`,
             {
                 name: `${app.name}-local`,
                 // By ID: the container runs exactly the bits that were built, whatever a tag says later.
                 image: image.imageId,
-                envs: pulumi.all([secretEnv]).apply(([secret]) => [...envList(plainEnv(app)), secret]),
+                // One list holding SECRET_KEY, so the whole list is stored as a secret.
+                envs: pulumi.secret(app.secretKey.apply((secretKey) => [...envList(plainEnv(app)), `SECRET_KEY=${secretKey}`])),
                 ports: [{ internal: app.port, external: settings.port, ip: "127.0.0.1" }],
                 restart: settings.restart,
                 memory: settings.memoryMb,
@@ -48,10 +45,7 @@ export class LocalContainer extends pulumi.ComponentResource implements Deployme
             },
             { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
         );
-        this.url = pulumi.output(`http://localhost:${settings.port}`);
-        this.image = image.imageId;
-        this.imageId = image.imageId;
-        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+        this.publish({ url: pulumi.output(`http://localhost:${settings.port}`), image: image.imageId, imageId: image.imageId });
     }
 }
 

@@ -1,7 +1,7 @@
 /** Helpers every target uses; nothing here names a cloud. */
 import * as pulumi from "@pulumi/pulumi";
 
-import type { AppSpec, SharedResources } from "./types";
+import type { AppSpec, Deployment, SharedResources } from "./types";
 
 /**
  * Plain environment of the container: the app's env, plus PORT where the platform does not set it
@@ -30,4 +30,17 @@ export class SharedRegistry implements SharedResources {
 /** The resolved outputs of a deployment, for stack exports. */
 export function exportable(d: { url: pulumi.Output<string>; image: pulumi.Output<string>; imageId: pulumi.Output<string> }) {
     return pulumi.output({ url: d.url, image: d.image, imageId: d.imageId });
+}
+
+/** A target's component: what every target exposes, published once its children exist. */
+export abstract class TargetComponent extends pulumi.ComponentResource implements Deployment {
+    declare readonly url: pulumi.Output<string>;
+    declare readonly image: pulumi.Output<string>;
+    declare readonly imageId: pulumi.Output<string>;
+
+    /** Sets url, image and imageId and registers them as the component's outputs; call last. */
+    protected publish(deployment: Deployment): void {
+        Object.assign(this, { url: deployment.url, image: deployment.image, imageId: deployment.imageId });
+        this.registerOutputs({ url: deployment.url, image: deployment.image, imageId: deployment.imageId });
+    }
 }

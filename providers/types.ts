@@ -62,7 +62,7 @@ export interface ImageArtifact {
     /** Config digest `sha256:<64 hex>`: the identity of the bits, the same in every registry. */
     readonly imageId: pulumi.Output<string>;
     readonly platform: Platform;
-    /** Pushes these bits into a registry (one push per registry, shared by targets that use it). */
+    /** Pushes these bits into a registry; targets sharing a registry share one push through SharedResources. */
     push(name: string, registry: RegistryTarget, opts?: pulumi.ComponentResourceOptions): PushedImage;
 }
 

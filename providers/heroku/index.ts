@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { DEFAULT_API_URL, DEFAULT_REGISTRY_URL } from "./client";
 import { HerokuApp, HerokuRelease } from "./resources";
-import { plainEnv } from "../shared";
-import type { Deployment, TargetArgs, TargetModule } from "../types";
+import { TargetComponent, plainEnv } from "../shared";
+import type { TargetArgs, TargetModule } from "../types";
 
 export const HEROKU_REGIONS = ["us", "eu"] as const;
 export const DYNO_SIZES = ["eco", "basic", "standard-1x", "standard-2x", "performance-m", "performance-l", "performance-l-ram", "performance-xl", "performance-2xl"] as const;
@@ -30,10 +30,7 @@ export interface HerokuSettings {
     readonly registryUrl: string;
 }
 
-export class HerokuService extends pulumi.ComponentResource implements Deployment {
-    readonly url: pulumi.Output<string>;
-    readonly image: pulumi.Output<string>;
-    readonly imageId: pulumi.Output<string>;
+export class HerokuService extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<HerokuSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:heroku:App", name, {}, opts);
@@ -77,10 +74,9 @@ export class HerokuService extends pulumi.ComponentResource implements Deploymen
             },
             { parent: this, dependsOn: [...pushed.resources] },
         );
-        this.url = pulumi.all([herokuApp.webUrl, release.version]).apply(([webUrl]) => webUrl.replace(/\/$/, ""));
-        this.image = pushed.ref;
-        this.imageId = release.imageId;
-        this.registerOutputs({ url: this.url, image: this.image, imageId: this.imageId });
+        // The URL waits for the release, so it is only exported once the new image serves.
+        const url = pulumi.all([herokuApp.webUrl, release.version]).apply(([webUrl]) => webUrl.replace(/\/$/, ""));
+        this.publish({ url, image: pushed.ref, imageId: release.imageId });
     }
 }
 
