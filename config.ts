@@ -8,8 +8,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 
-import { modules } from "./providers";
-import { PLATFORMS, TARGET_KINDS, type Platform, type TargetKind } from "./providers/types";
+import { modules, TARGET_KINDS, type TargetKind } from "./providers";
+import { PLATFORMS, type Platform } from "./providers/types";
 import { ConfigError, PROJECT, Reader, mergeDefaults, setCommand, type Problem } from "./validate";
 
 export const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*@sha256:[0-9a-f]{64}$/;
@@ -84,14 +84,14 @@ function readTargets(value: unknown, problems: Problem[]): TargetKind[] {
     const key = `${PROJECT}:targets`;
     const allowed = `a non-empty list of distinct target kinds from ${TARGET_KINDS.join(", ")}`;
     if (!Array.isArray(value) || value.length === 0) {
-        problems.push({ key, value, allowed, fix: setCommand(key, ["local"]) });
+        problems.push({ key, value, allowed, fix: setCommand(key, [TARGET_KINDS[0]]) });
         return [];
     }
     const out: TargetKind[] = [];
     value.forEach((item: unknown, i: number) => {
         const itemKey = `${key}[${i}]`;
         if (typeof item !== "string" || !(TARGET_KINDS as readonly string[]).includes(item)) {
-            problems.push({ key: itemKey, value: item, allowed: `one of ${TARGET_KINDS.join(", ")}`, fix: setCommand(itemKey, "local") });
+            problems.push({ key: itemKey, value: item, allowed: `one of ${TARGET_KINDS.join(", ")}`, fix: setCommand(itemKey, TARGET_KINDS[0]) });
         } else if (out.includes(item as TargetKind)) {
             problems.push({
                 key: itemKey,

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { loadConfig } from "./config";
 import { resolveImage } from "./image";
-import { modules } from "./providers";
+import { modules, type TargetKind } from "./providers";
 import { SharedRegistry, exportable } from "./providers/shared";
-import { HEALTH_PATH, type AppSpec, type Deployment, type TargetKind } from "./providers/types";
+import { HEALTH_PATH, type AppSpec, type Deployment } from "./providers/types";
 
 const config = loadConfig();
 const app: AppSpec = { ...config.app, secretKey: config.secretKey, healthPath: HEALTH_PATH };

@@ -1,10 +1,13 @@
-/** kind → module. Adding a target: one module in providers/ and one line here. */
+/**
+ * kind → module: the one list of target kinds. Adding a target is one module in providers/ and one
+ * line here; config validation, the docs tests and the contract tests all read this map.
+ */
 import { awsBeanstalk } from "./awsBeanstalk";
 import { awsEcs } from "./awsEcs";
 import { gcpCloudRun } from "./gcpCloudRun";
 import { heroku } from "./heroku";
 import { local } from "./local";
-import { defineTarget, type Target, type TargetKind } from "./types";
+import { defineTarget, type Target } from "./types";
 
 export const modules = {
     local: defineTarget(local),
@@ -12,4 +15,8 @@ export const modules = {
     "aws-ecs": defineTarget(awsEcs),
     "aws-beanstalk": defineTarget(awsBeanstalk),
     "gcp-cloudrun": defineTarget(gcpCloudRun),
-} as const satisfies Record<TargetKind, Target>;
+} as const satisfies Record<string, Target>;
+
+export type TargetKind = keyof typeof modules;
+/** Every target kind, in the order of the map above. */
+export const TARGET_KINDS = Object.keys(modules) as readonly TargetKind[];

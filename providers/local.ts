@@ -33,6 +33,9 @@ export class LocalContainer extends TargetComponent {
                 ports: [{ internal: app.port, external: settings.port, ip: "127.0.0.1" }],
                 restart: settings.restart,
                 memory: settings.memoryMb,
+                // No swap: the limit is the limit, as on every cloud target. Left unset, the engine
+                // records twice the memory after create and every later preview shows a diff.
+                memorySwap: settings.memoryMb,
                 // The image's HEALTHCHECK decides readiness; `wait` makes the update fail if it never turns healthy.
                 wait: true,
                 waitTimeout: 60,

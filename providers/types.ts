@@ -6,9 +6,6 @@ import * as pulumi from "@pulumi/pulumi";
 
 import type { Reader } from "../validate";
 
-export const TARGET_KINDS = ["local", "heroku", "aws-ecs", "aws-beanstalk", "gcp-cloudrun"] as const;
-export type TargetKind = (typeof TARGET_KINDS)[number];
-
 export const PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
@@ -104,7 +101,8 @@ export interface ParseContext {
 
 /** One deployment target: its settings key, how to validate them, and how to deploy. */
 export interface TargetModule<S> {
-    readonly kind: TargetKind;
+    /** The kind as users write it in `onedigest:targets`; the key of this module in providers/index.ts. */
+    readonly kind: string;
     /** Config object holding this target's settings, e.g. `ecs` for `onedigest:ecs`. */
     readonly settingsKey: string;
     /** Platforms the target can run. */
@@ -116,7 +114,7 @@ export interface TargetModule<S> {
 
 /** A target module with its settings type erased, as the kind → module map holds it. */
 export interface Target {
-    readonly kind: TargetKind;
+    readonly kind: string;
     readonly settingsKey: string;
     readonly platforms: readonly Platform[];
     parse(settings: Reader, ctx: ParseContext): unknown;

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# A throwaway Docker engine and three loopback registries for the image-pipeline tests.
+# A throwaway Docker engine and three loopback registries for the image-pipeline and real-engine tests.
 #
 #   scripts/docker-env.sh up   STATE_DIR   start dockerd + registries, build the base; writes STATE_DIR/env
-#   scripts/docker-env.sh down STATE_DIR   stop everything started by `up`
+#   scripts/docker-env.sh down STATE_DIR   stop everything started by `up` (engine, bridge, registries)
 #   scripts/docker-env.sh install          only install the Debian packages (docker.io, docker-registry, debootstrap)
 #
 # The registries stand in for ECR, Artifact Registry and registry.heroku.com. Nothing can be pulled
 # on the test machines, so the Dockerfile's base (python:3.12-slim-bookworm) is replaced by a
 # stand-in built with debootstrap and passed through the BASE_IMAGE build argument; the Dockerfile
 # itself is not changed. The stand-in is cached in ONEDIGEST_CACHE (default ~/.cache/onedigest).
+#
+# The engine runs on a private bridge of its own (BuildKit's RUN steps and published ports need one)
+# with no NAT, so build containers have no route out: the stand-in base carries the app's
+# hash-pinned wheels in /opt/wheels and a pip.conf that installs only from there. The Dockerfile's
+# `pip install --require-hashes` still checks every hash.
 set -euo pipefail
 
 cmd=${1:?usage: docker-env.sh up|down STATE_DIR, or install}
@@ -16,6 +21,7 @@ state=${2:-}
 [ "$cmd" = install ] || [ -n "$state" ] || { echo "usage: docker-env.sh up|down STATE_DIR" >&2; exit 2; }
 cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
 base_tag=onedigest-base:bookworm-standin
+root_dir=$(cd "$(dirname "$0")/.." && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '[docker-env] %s\n' "$*" >&2; }
@@ -45,6 +51,7 @@ install_packages() {
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v docker >/dev/null || missing+=(docker.io)
+  command -v ip >/dev/null || missing+=(iproute2)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
   log "installing ${missing[*]}"
@@ -52,13 +59,37 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# A bridge of this engine's own, named and addressed from the state directory so two engines on one
+# machine do not collide. No iptables, no forwarding, no masquerade: containers on it reach only
+# each other and the host's loopback-published ports reach them through docker-proxy.
+start_bridge() {
+  local h; h=$(printf '%s' "$state" | sha256sum | cut -c1-6)
+  local name="odbr$h" third=$(( 16#${h:0:2} % 200 + 20 )) n
+  for n in $(seq 0 199); do
+    local net="172.31.$(( (third + n) % 200 + 20 ))"
+    ip -4 addr show 2>/dev/null | grep -q " $net\." && continue
+    ip link add "$name" type bridge 2>/dev/null || ip link show "$name" >/dev/null 2>&1 || die "cannot create bridge $name (needs root and iproute2)"
+    ip addr add "$net.1/24" dev "$name" || die "cannot address bridge $name"
+    ip link set "$name" up
+    echo "$name" >"$state/bridge"
+    return 0
+  done
+  die "no free 172.31.x.0/24 subnet for the engine's bridge"
+}
+
+stop_bridge() {
+  [ -f "$state/bridge" ] || return 0
+  ip link del "$(cat "$state/bridge")" 2>/dev/null || true
+  rm -f "$state/bridge"
+}
+
 start_dockerd() { # storage-driver
   local driver=$1
   mkdir -p "$state/data" "$state/exec"
-  # No iptables/bridge: containers use the host network, so nothing outside loopback is touched.
   dockerd --data-root "$state/data" --exec-root "$state/exec" -H "unix://$state/docker.sock" \
     --pidfile "$state/dockerd.pid" --storage-driver="$driver" --iptables=false --ip6tables=false \
-    --bridge=none --insecure-registry 127.0.0.0/8 >"$state/dockerd.log" 2>&1 &
+    --bridge="$(cat "$state/bridge")" --ip-forward=false --ip-masq=false \
+    --insecure-registry 127.0.0.0/8 >"$state/dockerd.log" 2>&1 &
   local pid=$!
   export DOCKER_HOST="unix://$state/docker.sock"
   local deadline=$(( $(date +%s) + 60 ))
@@ -80,13 +111,14 @@ stop_dockerd() {
   rm -rf "$state/data" "$state/exec" "$state/dockerd.pid"
 }
 
-# vfs by default: it works on any kernel and filesystem. DOCKER_STORAGE_DRIVER lists drivers to try
-# in order, e.g. "overlay2 vfs": overlay2 builds the app image in ~10 s where vfs takes 2-3 min,
-# and each one is checked by running a container before it is used.
+# overlay2 first: it builds the app image in ~10 s where vfs takes 2-7 min. vfs works on any kernel
+# and filesystem, so it is the fallback. Each driver is checked by running a container on the bridge
+# before it is used. DOCKER_STORAGE_DRIVER overrides the order (e.g. "vfs").
 start_engine() {
   local driver
-  for driver in ${DOCKER_STORAGE_DRIVER:-vfs}; do
-    if start_dockerd "$driver" && import_base && docker run --rm --network host "$base_tag" true >/dev/null 2>&1; then
+  start_bridge
+  for driver in ${DOCKER_STORAGE_DRIVER:-overlay2 vfs}; do
+    if start_dockerd "$driver" && import_base && docker run --rm "$base_tag" true >/dev/null 2>&1; then
       log "engine up with the $driver storage driver"
       echo "$driver" >"$state/storage-driver"
       return 0
@@ -94,7 +126,7 @@ start_engine() {
     log "the $driver storage driver does not work here; trying the next"
     stop_dockerd
   done
-  die "dockerd could not start and run a container with any storage driver (${DOCKER_STORAGE_DRIVER:-vfs}); see $state/dockerd.log"
+  die "dockerd could not start and run a container with any storage driver (${DOCKER_STORAGE_DRIVER:-overlay2 vfs}); see $state/dockerd.log"
 }
 
 start_registry() { # name
@@ -116,21 +148,9 @@ YML
   echo "127.0.0.1:$port"
 }
 
-pip_conf() { # the host's pip settings, so pip inside the build reaches the same index
-  echo "[global]"
-  echo "cert = /etc/ssl/certs/ca-certificates.crt"
-  local key
-  for key in index-url extra-index-url trusted-host timeout default-timeout; do
-    local value; value=$(pip3 config get "global.$key" 2>/dev/null || true)
-    local envname="PIP_$(echo "$key" | tr 'a-z-' 'A-Z_')"
-    [ -n "${!envname:-}" ] && value=${!envname}
-    [ -n "$value" ] && [ "$key" != "cert" ] && echo "$key = $value"
-  done
-}
-
 build_base() {
-  local recipe="bookworm minbase python3 python3-venv python3-pip ca-certificates v1"
-  local key; key=$( (echo "$recipe"; pip_conf; sha256sum /etc/ssl/certs/ca-certificates.crt) | sha256sum | cut -c1-16)
+  local recipe="bookworm minbase python3 python3-venv python3-pip ca-certificates v2"
+  local key; key=$(echo "$recipe" | sha256sum | cut -c1-16)
   local tarball="$cache/base-$key.tar"
   mkdir -p "$cache"
   if [ ! -s "$tarball" ]; then
@@ -139,8 +159,6 @@ build_base() {
     debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
       bookworm "$root" "$mirror" >"$state/debootstrap.log" 2>&1 ||
       { tail -n 20 "$state/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
-    cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-    pip_conf >"$root/etc/pip.conf"
     rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
     tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
     rm -rf "$root"
@@ -150,16 +168,42 @@ build_base() {
   echo "$tarball" >"$state/base-tarball"
 }
 
+# The app's pinned wheels for the base's Python (bookworm: CPython 3.11, x86_64), downloaded on the
+# host (which reaches the package index) and cached by the requirements' hash.
+fetch_wheels() {
+  local req="$root_dir/app/requirements.txt"
+  local key; key=$(sha256sum "$req" | cut -c1-16)
+  local dir="$cache/wheels-$key"
+  if [ ! -f "$dir/.complete" ]; then
+    log "downloading the app's pinned wheels into $dir"
+    rm -rf "$dir" && mkdir -p "$dir"
+    PIP_FIND_LINKS= pip3 download --quiet --require-hashes --no-deps --only-binary=:all: \
+      --python-version 3.11 --implementation cp --abi cp311 --abi abi3 --abi none \
+      --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
+      -d "$dir" -r "$req" >"$state/wheels.log" 2>&1 ||
+      { tail -n 20 "$state/wheels.log" >&2; die "downloading the app's wheels failed (log above)"; }
+    touch "$dir/.complete"
+  fi
+  echo "$dir" >"$state/wheels"
+}
+
+# The stand-in base as the engine sees it: the debootstrap root, plus the wheels and an offline
+# pip.conf (a build with COPY steps only, so it needs no network).
 import_base() {
   docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["python3"]' "$(cat "$state/base-tarball")" "$base_tag" >/dev/null
+    --change 'CMD ["python3"]' "$(cat "$state/base-tarball")" "$base_tag-raw" >/dev/null || return 1
+  local ctx="$state/base-context"
+  rm -rf "$ctx" && mkdir -p "$ctx" && cp -r "$(cat "$state/wheels")" "$ctx/wheels" && rm -f "$ctx/wheels/.complete"
+  printf '[global]\nno-index = true\nfind-links = /opt/wheels\n' >"$ctx/pip.conf"
+  printf 'FROM %s\nCOPY wheels /opt/wheels\nCOPY pip.conf /etc/pip.conf\n' "$base_tag-raw" >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$base_tag" "$ctx" >/dev/null
 }
 
 up() {
   [ "$(uname -s)" = Linux ] || die "needs Linux to run dockerd"
   mkdir -p "$state"
   install_packages; stage install
-  build_base; stage base
+  build_base; fetch_wheels; stage base
   start_engine; stage dockerd
   local ecr gar heroku
   ecr=$(start_registry ecr); gar=$(start_registry gar); heroku=$(start_registry heroku)
@@ -184,8 +228,9 @@ down() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -9 "$pid" 2>/dev/null || true
   done
-  # vfs layers can hold mounts from the engine's exec root; unmount before removing.
+  # Layers can hold mounts from the engine's exec root; unmount before removing.
   grep -o " $state[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  stop_bridge
   rm -rf "$state"
 }
 

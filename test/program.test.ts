@@ -1,7 +1,8 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 
-import { TARGET_KINDS } from "../providers/types";
-import { modules } from "../providers";
+import { TARGET_KINDS, modules } from "../providers";
 import { TEST_SECRET, hex, isSecret, reveal, runProgram } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
@@ -88,6 +89,18 @@ describe("program: the kind → module map", () => {
     it("covers every target kind with a module of that kind", () => {
         assert.deepStrictEqual(Object.keys(modules).sort(), [...TARGET_KINDS].sort());
         for (const kind of TARGET_KINDS) assert.strictEqual(modules[kind].kind, kind);
+    });
+
+    it("is the only place outside a target's own module that names a kind (one module + one line adds a target)", () => {
+        const root = path.join(__dirname, "..");
+        const sources = ["index.ts", "config.ts", "image.ts", "validate.ts", ...fs.readdirSync(path.join(root, "providers")).map((f) => `providers/${f}`)]
+            .flatMap((f) => (fs.statSync(path.join(root, f)).isDirectory() ? fs.readdirSync(path.join(root, f)).map((g) => `${f}/${g}`) : [f]))
+            .filter((f) => f.endsWith(".ts") && f !== "providers/index.ts");
+        for (const kind of TARGET_KINDS) {
+            const naming = sources.filter((f) => fs.readFileSync(path.join(root, f), "utf8").includes(`"${kind}"`));
+            const own = naming.filter((f) => f.toLowerCase().replace(/[^a-z]/g, "").includes(kind.replace(/[^a-z]/g, "")));
+            assert.deepStrictEqual(naming, own, `${kind} is named outside its module: ${naming.join(", ")}`);
+        }
     });
 
     it("gives every module its own settings key", () => {

@@ -1,7 +1,7 @@
 /** The shared target contract, for every kind, and the image identity across all of them. */
 import * as assert from "assert";
 
-import { TARGET_KINDS, type TargetKind } from "../providers/types";
+import { TARGET_KINDS, type TargetKind } from "../providers";
 import { plainStrings, strings } from "./helpers";
 import { hex, reveal, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
 
