@@ -36,7 +36,8 @@ export interface StackConfig {
     readonly stack: string;
     readonly targets: readonly TargetKind[];
     readonly app: AppConfig;
-    readonly secretKey: pulumi.Output<string>;
+    /** Unset only where every target accepts a key generated into the stack's state (`local`). */
+    readonly secretKey: pulumi.Output<string> | undefined;
     readonly image: ImageConfig;
     /** Validated settings per configured target kind. */
     readonly settings: Readonly<Partial<Record<TargetKind, unknown>>>;
@@ -186,7 +187,7 @@ export function runtimeSources(): ConfigSources {
     return {
         stack: pulumi.getStack(),
         values,
-        secretKey: config.getSecret("secretKey"),
+        secretKey: config.get("secretKey") ? config.requireSecret("secretKey") : undefined,
         secret: (key) => (config.get(key) ? config.requireSecret(key) : undefined),
         providerConfig: (namespace, key) => new pulumi.Config(namespace).get(key),
         env: process.env,
@@ -209,9 +210,9 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     const targets = readTargets(value("targets"), problems);
     const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
     const image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
-    if (sources.secretKey === undefined) {
+    if (sources.secretKey === undefined && !(targets.length > 0 && targets.every((kind) => modules[kind].generatedSecretKeyIsEnough))) {
         const key = `${PROJECT}:secretKey`;
-        problems.push({ key, value: undefined, allowed: "a secret string (the app's SECRET_KEY)", fix: setCommand(key, "<random 64 hex>", { secret: true }) });
+        problems.push({ key, value: undefined, allowed: "a secret string (the app's SECRET_KEY; only a stack whose targets are all local may leave it unset)", fix: setCommand(key, "<random 64 hex>", { secret: true }) });
     }
 
     const settings: Partial<Record<TargetKind, unknown>> = {};
@@ -241,7 +242,7 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
         stack: sources.stack,
         targets,
         app,
-        secretKey: sources.secretKey as pulumi.Output<string>,
+        secretKey: sources.secretKey,
         image,
         settings,
     };

@@ -4,11 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { resolveImage } from "./image";
 import { modules, type TargetKind } from "./providers";
+import { GeneratedSecret } from "./providers/generatedSecret";
 import { SharedRegistry, exportable } from "./providers/shared";
 import { HEALTH_PATH, type AppSpec, type Deployment } from "./providers/types";
 
 const config = loadConfig();
-const app: AppSpec = { ...config.app, secretKey: config.secretKey, healthPath: HEALTH_PATH };
+const secretKey = config.secretKey ?? new GeneratedSecret(`${config.app.name}-secret-key`).value;
+const app: AppSpec = { ...config.app, secretKey, healthPath: HEALTH_PATH };
 const image = resolveImage(config.image, config.app);
 const shared = new SharedRegistry();
 

@@ -56,6 +56,8 @@ export const local: TargetModule<LocalSettings> = {
     kind: "local",
     settingsKey: "local",
     platforms: PLATFORMS,
+    // Only this machine's container uses the key: one generated into the stack's state is enough.
+    generatedSecretKeyIsEnough: true,
     parse(r) {
         r.rejectUnknown(["port", "restart", "memoryMb"]);
         return {

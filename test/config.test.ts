@@ -93,11 +93,15 @@ describe("config: bad input, exact messages", () => {
         it(what, () => assert.strictEqual(configError(values), message));
     }
 
-    it("a missing secretKey", () => {
+    it("a missing secretKey where a target shares the app with the world", () => {
         assert.strictEqual(
-            configError({}, { secretKey: undefined }),
-            `onedigest:secretKey: got (not set); expected a secret string (the app's SECRET_KEY). Fix: pulumi config set --secret onedigest:secretKey '<random 64 hex>'`,
+            configError({ targets: ["local", "aws-ecs"] }, { secretKey: undefined, providerConfig: (ns, key) => (ns === "aws" && key === "region" ? "eu-west-1" : undefined) }),
+            `onedigest:secretKey: got (not set); expected a secret string (the app's SECRET_KEY; only a stack whose targets are all local may leave it unset). Fix: pulumi config set --secret onedigest:secretKey '<random 64 hex>'`,
         );
+    });
+
+    it("no secretKey is needed when every target is local", () => {
+        assert.strictEqual(loadConfig(sources({ targets: ["local"] }, { secretKey: undefined })).secretKey, undefined);
     });
 
     it("reports every problem at once", () => {
@@ -128,7 +132,7 @@ describe("config: errors stop the program before any resource", () => {
     });
 
     it("registers nothing without a secretKey", async () => {
-        const { message, resources } = await runProgramError({ targets: ["local"], secretKey: null });
+        const { message, resources } = await runProgramError({ targets: ["local", "aws-ecs"], "aws:region": "eu-west-1", secretKey: null });
         assert.match(message, /^onedigest:secretKey: got \(not set\)/);
         assert.deepStrictEqual(resources, []);
     });

@@ -9,6 +9,21 @@ const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 
 describe("program: local stack", () => {
+    it("generates the SECRET_KEY into the stack's state when none is set, and keeps it secret", async () => {
+        const run = await runProgram({ targets: ["local"], secretKey: null });
+        const [generated] = run.ofType("pulumi-nodejs:dynamic/onedigest:GeneratedSecret");
+        assert.strictEqual(generated.name, "onedigest-secret-key");
+        assert.strictEqual(generated.inputs.bytes, 32);
+        const [container] = run.ofType("docker:index/container:Container");
+        assert.ok(isSecret(container.inputs.envs));
+        assert.ok((reveal(container.inputs.envs) as string[]).includes(`SECRET_KEY=generated-${hex("onedigest-secret-key").slice(0, 32)}`));
+    });
+
+    it("uses the configured secretKey and generates none when it is set", async () => {
+        const run = await runProgram({ targets: ["local"] });
+        assert.strictEqual(run.ofType("pulumi-nodejs:dynamic/onedigest:GeneratedSecret").length, 0);
+    });
+
     it("builds one image and runs it by ID on the local engine", async () => {
         const run = await runProgram({ targets: ["local"] });
         const images = run.ofType("docker:index/image:Image");

@@ -1,0 +1,136 @@
+/**
+ * The README's main command, run as written on a clean checkout with the real Pulumi CLI, language
+ * host and Docker provider: `bash scripts/deploy-local.sh`, a repeat preview that must be empty, an
+ * edit under app/ that must rebuild and replace, and `destroy`. Effects are checked on the engine
+ * (`docker inspect`, HTTP), not on Pulumi's report of them.
+ */
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+
+import { ROOT } from "../mocks";
+import { docker } from "../pipeline/docker";
+import { changedSteps, ok, run, tempDir, type Result } from "./cli";
+
+const LOCAL_PORT = 8080; // Pulumi.local.yaml's onedigest:local.port, as shipped
+const CONTAINER = "onedigest-local"; // `${app.name}-local`
+
+function git(cwd: string, ...args: string[]): string {
+    return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } }).trim();
+}
+
+/** A clean checkout of the working tree (tracked and new files, as they are now) with its own git history. */
+function checkout(into: string): string {
+    const dir = path.join(into, "onedigest");
+    fs.mkdirSync(dir);
+    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)));
+    for (const file of files) {
+        const to = path.join(dir, file);
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.copyFileSync(path.join(ROOT, file), to);
+        const st = fs.statSync(path.join(ROOT, file));
+        fs.chmodSync(to, st.mode);
+        fs.utimesSync(to, st.atime, st.mtime);
+    }
+    // The installed dependencies, as `npm ci` left them (deploy-local.sh reinstalls only when the lock is newer).
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    git(dir, "init", "-q");
+    git(dir, "add", "-A");
+    git(dir, "commit", "-qm", "checkout");
+    return dir;
+}
+
+function portFree(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+}
+
+describe("real engine: bash scripts/deploy-local.sh as the README says", function () {
+    let scratch = "";
+    let dir = "";
+    let env: NodeJS.ProcessEnv = {};
+    const deploy = (...args: string[]): Promise<Result> => run("bash", ["scripts/deploy-local.sh", ...args], { cwd: dir, env, timeoutMs: 600_000 });
+
+    before(async function () {
+        assert.ok(process.env.DOCKER_HOST, "no engine: run through scripts/test.sh, which starts dockerd (scripts/docker-env.sh)");
+        assert.ok(await portFree(LOCAL_PORT), `127.0.0.1:${LOCAL_PORT} is taken: the local stack publishes the app there; stop what listens on it`);
+        scratch = tempDir("onedigest-deploy-local-");
+        dir = checkout(scratch);
+        env = { ...process.env };
+        // As on a user's machine: no backend, passphrase or commit given; the script chooses.
+        for (const name of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "LAST_COMMIT_SHA", "GITHUB_SHA"]) delete env[name];
+    });
+
+    after(async function () {
+        if (dir && fs.existsSync(path.join(dir, ".pulumi-state"))) await deploy("destroy");
+        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    });
+
+    let outputs: { imageId: string; url: string; deployments: Record<string, { image: string; imageId: string; url: string }> };
+
+    it("deploys: /healthcheck answers with the commit, and the exported imageId is the running container's image", async () => {
+        const result = ok(await deploy(), "deploy-local.sh");
+        const commit = git(dir, "rev-parse", "HEAD");
+        // The script's own last line is the health check's body.
+        const health = JSON.parse(result.stdout.trim().split("\n").pop() ?? "") as { myapplication: Array<{ lastcommitsha: string }> };
+        assert.strictEqual(health.myapplication[0].lastcommitsha, commit);
+        const res = await fetch(`http://127.0.0.1:${LOCAL_PORT}/healthcheck`);
+        assert.strictEqual(res.status, 200);
+
+        const env2 = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}` };
+        outputs = JSON.parse(ok(await run("pulumi", ["stack", "output", "--json", "--stack", "local"], { cwd: dir, env: env2 }), "stack output").stdout) as typeof outputs;
+        assert.match(outputs.imageId, /^sha256:[0-9a-f]{64}$/);
+        assert.strictEqual(docker("inspect", "--format", "{{.Image}}", CONTAINER), outputs.imageId);
+        assert.strictEqual(docker("inspect", "--format", "{{.State.Health.Status}}", CONTAINER), "healthy");
+        assert.strictEqual(outputs.deployments.local.imageId, outputs.imageId);
+        assert.strictEqual(outputs.url, `http://localhost:${LOCAL_PORT}`);
+    });
+
+    it("leaves the checkout clean and writes no secret into a tracked file", () => {
+        assert.strictEqual(git(dir, "status", "--porcelain"), "");
+        assert.ok(!fs.readFileSync(path.join(dir, "Pulumi.local.yaml"), "utf8").includes("secure:"));
+        const stateDir = path.join(dir, ".pulumi-state");
+        assert.strictEqual(fs.statSync(stateDir).mode & 0o077, 0, ".pulumi-state must be private to its owner");
+        assert.strictEqual(fs.statSync(path.join(stateDir, "passphrase")).mode & 0o077, 0, "the generated passphrase must be private to its owner");
+    });
+
+    it("keeps the SECRET_KEY in the container, secret in state", () => {
+        const envs = JSON.parse(docker("inspect", "--format", "{{json .Config.Env}}", CONTAINER)) as string[];
+        const key = envs.find((e) => e.startsWith("SECRET_KEY="))?.slice("SECRET_KEY=".length) ?? "";
+        assert.match(key, /^[0-9a-f]{64}$/);
+        const files = (fs.readdirSync(path.join(dir, ".pulumi-state"), { recursive: true }) as string[]).map((f) => path.join(dir, ".pulumi-state", f));
+        const plain = files.filter((f) => fs.statSync(f).isFile() && fs.readFileSync(f, "utf8").includes(key));
+        assert.deepStrictEqual(plain, [], "the SECRET_KEY must not appear in plain text in the state");
+    });
+
+    it("previews no changes right after (pulumi preview --expect-no-changes)", async () => {
+        ok(await deploy("preview", "--expect-no-changes", "--diff"), "preview --expect-no-changes");
+    });
+
+    it("previews an image rebuild and a container replacement after a change under app/", async () => {
+        const file = path.join(dir, "app", "wsgi.py");
+        const before = fs.readFileSync(file, "utf8");
+        fs.appendFileSync(file, "\n# a change\n");
+        try {
+            const steps = changedSteps(ok(await deploy("preview", "--json"), "preview --json").stdout);
+            assert.ok(steps.some((s) => /^(update|replace|create-replacement) docker:index\/image:Image /.test(s)), `no image rebuild in: ${steps.join("; ")}`);
+            assert.ok(steps.some((s) => /^(replace|create-replacement) docker:index\/container:Container /.test(s)), `no container replacement in: ${steps.join("; ")}`);
+        } finally {
+            fs.writeFileSync(file, before);
+        }
+    });
+
+    it("destroys: the container is gone and the stack holds no resources", async () => {
+        ok(await deploy("destroy"), "deploy-local.sh destroy");
+        assert.strictEqual(docker("ps", "-a", "--filter", `name=^${CONTAINER}$`, "--format", "{{.Names}}"), "");
+        const env2 = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}`, PULUMI_CONFIG_PASSPHRASE_FILE: path.join(dir, ".pulumi-state", "passphrase") };
+        const state = JSON.parse(ok(await run("pulumi", ["stack", "export", "--stack", "local"], { cwd: dir, env: env2 }), "stack export").stdout) as { deployment: { resources?: unknown[] } };
+        assert.deepStrictEqual(state.deployment.resources ?? [], []);
+        assert.strictEqual(git(dir, "status", "--porcelain"), "");
+    });
+});
