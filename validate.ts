@@ -1,8 +1,9 @@
 /**
- * Small, dependency-free validation for stack config. Every problem names the full key, the bad
- * value, what is allowed and the `pulumi config set …` command that fixes it; all problems are
- * collected and reported together before any resource is registered.
+ * Small validation for stack config, with no dependency beyond the Pulumi SDK. Every problem names
+ * the full key, the bad value, what is allowed and the `pulumi config set …` command that fixes it;
+ * all problems are collected and reported together before any resource is registered.
  */
+import { RunError } from "@pulumi/pulumi";
 
 export const PROJECT = "onedigest";
 
@@ -21,8 +22,11 @@ export function formatProblem(p: Problem): string {
     return `${p.key}: got ${shown}; expected ${p.allowed}. Fix: ${p.fix}`;
 }
 
-/** Thrown once with every problem found; the message lists them one per line. */
-export class ConfigError extends Error {
+/**
+ * Thrown once with every problem found; the message lists them one per line. A RunError, so the
+ * Pulumi CLI shows the message alone, without a stack trace or the object dumped after it.
+ */
+export class ConfigError extends RunError {
     constructor(readonly problems: readonly Problem[]) {
         super(
             problems.length === 1
@@ -38,15 +42,26 @@ export function shellWord(word: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command that sets `key` (a full key, maybe with a path) to `example`. */
+/** Every leaf of a value as [path suffix, scalar], e.g. `["a","b"]` → `[0]` a, `[1]` b. */
+function leaves(value: unknown, prefix = ""): Array<[string, unknown]> {
+    if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, `${prefix}[${i}]`));
+    if (isRecord(value)) return Object.entries(value).flatMap(([k, v]) => leaves(v, `${prefix}.${k}`));
+    return [[prefix, value]];
+}
+
+/**
+ * The command that sets `key` (a full key, maybe with a path) to `example`. The CLI sets lists and
+ * objects only element by element (`--path`), so those become `pulumi config rm` of the key followed
+ * by one `--path` set per element.
+ */
 export function setCommand(key: string, example: unknown, opts: { secret?: boolean } = {}): string {
+    if (typeof example === "object" && example !== null) {
+        return [`pulumi config rm${/[.[]/.test(key.slice(key.indexOf(":") + 1)) ? " --path" : ""} ${shellWord(key)}`, ...leaves(example).map(([suffix, v]) => setCommand(`${key}${suffix}`, v, opts))].join(" && ");
+    }
     const isPath = /[.[]/.test(key.slice(key.indexOf(":") + 1));
-    const value = typeof example === "string" ? example : JSON.stringify(example);
+    const value = String(example);
     const flags = [opts.secret ? "--secret" : "", isPath ? "--path" : ""].filter(Boolean).join(" ");
-    const json = typeof example === "object" && example !== null && !isPath;
-    return ["pulumi config set", flags, shellWord(key), json ? "--json" : "", shellWord(value)]
-        .filter(Boolean)
-        .join(" ");
+    return ["pulumi config set", flags, shellWord(key), shellWord(value)].filter(Boolean).join(" ");
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -129,6 +129,19 @@ start_engine() {
   die "dockerd could not start and run a container with any storage driver (${DOCKER_STORAGE_DRIVER:-overlay2 vfs}); see $state/dockerd.log"
 }
 
+# Registries speak HTTPS, as every real one does (the docker provider reads digests over HTTPS only),
+# with a certificate made for this run. Clients trust it through SSL_CERT_FILE (Go: the provider,
+# the CLI) and NODE_EXTRA_CA_CERTS (Node: the tests, the dynamic providers); the engine itself
+# treats 127.0.0.0/8 as an insecure registry and does not check it.
+make_tls() {
+  mkdir -p "$state/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=onedigest test registry" -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$state/tls/key.pem" -out "$state/tls/cert.pem" >"$state/tls/openssl.log" 2>&1 ||
+    { cat "$state/tls/openssl.log" >&2; die "could not make the registries' certificate"; }
+  cat /etc/ssl/certs/ca-certificates.crt "$state/tls/cert.pem" >"$state/tls/bundle.pem"
+}
+
 start_registry() { # name
   local name=$1 port; port=$(free_port)
   mkdir -p "$state/registry-$name"
@@ -140,10 +153,11 @@ storage:
   delete: { enabled: true }
 http:
   addr: 127.0.0.1:$port
+  tls: { certificate: $state/tls/cert.pem, key: $state/tls/key.pem }
 YML
   docker-registry serve "$state/registry-$name.yml" >"$state/registry-$name.log" 2>&1 &
   echo $! >"$state/registry-$name.pid"
-  wait_until 20 "registry $name" curl -fsS "http://127.0.0.1:$port/v2/" ||
+  wait_until 20 "registry $name" curl -fsS --cacert "$state/tls/cert.pem" "https://127.0.0.1:$port/v2/" ||
     die "registry $name did not answer on 127.0.0.1:$port (see $state/registry-$name.log)"
   echo "127.0.0.1:$port"
 }
@@ -206,6 +220,7 @@ up() {
   build_base; fetch_wheels; stage base
   start_engine; stage dockerd
   local ecr gar heroku
+  make_tls
   ecr=$(start_registry ecr); gar=$(start_registry gar); heroku=$(start_registry heroku)
   stage registries
   cat >"$state/env" <<ENV
@@ -215,6 +230,8 @@ export ONEDIGEST_BASE_IMAGE=$base_tag
 export ONEDIGEST_REGISTRY_ECR=$ecr
 export ONEDIGEST_REGISTRY_GAR=$gar
 export ONEDIGEST_REGISTRY_HEROKU=$heroku
+export SSL_CERT_FILE=$state/tls/bundle.pem
+export NODE_EXTRA_CA_CERTS=$state/tls/cert.pem
 ENV
   log "ready: $(tr '\n' ' ' <"$state/env")"
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: app lint + pytest, TypeScript type-check + mocha (mocked program), and the
-# image pipeline on a real Docker engine with loopback registries. Installs what it needs.
+# The whole test suite: app lint + pytest, TypeScript type-check + mocha (mocked program), the
+# image pipeline on a real Docker engine with loopback registries, and the program itself through
+# the real Pulumi CLI and engine on that Docker engine. Installs what it needs.
 #
 #   bash scripts/test.sh            everything
-#   SKIP_PIPELINE=1 bash scripts/test.sh   without the Docker stage (never in CI)
+#   SKIP_PIPELINE=1 bash scripts/test.sh   without the two Docker stages (pipeline, real-engine; never in CI)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -71,27 +72,69 @@ ensure_node || { echo "no Node.js 22+ (see above)"; exit 1; }
 stage install-node install_node || { echo "npm ci failed"; exit 1; }
 stage install-python install_python || { echo "python venv failed"; exit 1; }
 
+# The Docker engine and registries start in the background while the fast stages run; the two
+# stages that need them wait for it.
+docker_stages=1
+if [ "${SKIP_PIPELINE:-0}" = 1 ] && [ "${CI:-}" != true ]; then
+  docker_stages=0; echo "pipeline and real-engine stages skipped: SKIP_PIPELINE=1"
+elif ! can_install_system; then
+  docker_stages=0; echo "pipeline and real-engine stages skipped: they need root to start dockerd (run as root, or in CI)"
+fi
+docker_state=""
+if [ "$docker_stages" = 1 ]; then
+  docker_state=$(mktemp -d /tmp/onedigest-docker.XXXXXX)
+  trap 'bash "$root/scripts/docker-env.sh" down "$docker_state"' EXIT
+  bash scripts/docker-env.sh up "$docker_state" >"$logs/docker-env.log" 2>&1 &
+  docker_pid=$!
+fi
+
 stage ruff bash -c 'cd app && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check .'
 stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprovider'; count_pytest pytest
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
 
-pipeline() {
-  local state; state=$(mktemp -d /tmp/onedigest-docker.XXXXXX)
-  trap 'bash "$root/scripts/docker-env.sh" down "$state"' RETURN
-  if ! bash scripts/docker-env.sh up "$state"; then
-    echo "the Docker engine or registries could not start (see above)"
+engine_ready() {
+  local rc=0
+  wait "$docker_pid" || rc=$?
+  cat "$logs/docker-env.log"
+  [ "$rc" -eq 0 ] || echo "the Docker engine or registries could not start (see above)"
+  return "$rc"
+}
+
+# The real Pulumi CLI: the user's own where one is on PATH, else the toolchain in ../shared/tools/pulumi
+# (built for machines without internet) installed into the cache.
+ensure_pulumi() {
+  local tools="$root/../shared/tools/pulumi"
+  if ! command -v pulumi >/dev/null 2>&1 && [ -f "$tools/install.sh" ]; then
+    bash "$tools/install.sh" "$cache/pulumi" || return 1
+    # shellcheck disable=SC1091
+    . "$cache/pulumi/env.sh"
+  fi
+  if ! command -v pulumi >/dev/null 2>&1; then
+    echo "no Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/), or put the offline toolchain at ../shared/tools/pulumi"
     return 1
   fi
-  # shellcheck disable=SC1091
-  ( . "$state/env" && npx --no-install mocha --config test/pipeline/.mocharc.json )
+  echo "pulumi $(pulumi version) at $(command -v pulumi)"
 }
-if [ "${SKIP_PIPELINE:-0}" = 1 ] && [ "${CI:-}" != true ]; then
-  echo "pipeline stage skipped: SKIP_PIPELINE=1"
-elif ! can_install_system; then
-  echo "pipeline stage skipped: needs root to start dockerd (run as root, or in CI)"
-else
-  stage pipeline pipeline; count_mocha pipeline
+
+pipeline() {
+  # shellcheck disable=SC1091
+  ( . "$docker_state/env" && npx --no-install mocha --config test/pipeline/.mocharc.json )
+}
+real_engine() {
+  ensure_pulumi || return 1
+  # shellcheck disable=SC1091
+  ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
+}
+if [ "$docker_stages" = 1 ]; then
+  if stage docker-env engine_ready; then
+    stage pipeline pipeline; count_mocha pipeline
+    stage real-engine real_engine; count_mocha real-engine
+  else
+    failed=$((failed + 1)); echo "pipeline and real-engine stages not run: the engine did not start"
+  fi
+elif [ "${CI:-}" = true ]; then
+  failed=$((failed + 1))
 fi
 
 printf '\n=== timings ===\n'; printf '%s\n' "${timings[@]}"

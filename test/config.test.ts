@@ -26,17 +26,17 @@ describe("config: bad input, exact messages", () => {
         [
             "empty targets",
             { targets: [] },
-            `onedigest:targets: got []; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config set onedigest:targets --json '["local"]'`,
+            `onedigest:targets: got []; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
         ],
         [
             "targets not a list",
             { targets: "local" },
-            `onedigest:targets: got "local"; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config set onedigest:targets --json '["local"]'`,
+            `onedigest:targets: got "local"; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
         ],
         [
             "duplicate target",
             { targets: ["local", "local"] },
-            `onedigest:targets[1]: got "local"; expected each target kind at most once. Fix: pulumi config set onedigest:targets --json '["local"]'`,
+            `onedigest:targets[1]: got "local"; expected each target kind at most once. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
         ],
         [
             "app name not DNS-safe",

@@ -72,7 +72,7 @@ export class Stack {
         const stack = new Stack(name, projectDir, scratch, env);
         fs.copyFileSync(path.join(initDir, `Pulumi.${name}.yaml`), stack.configFile);
         fs.rmSync(initDir, { recursive: true, force: true });
-        for (const [key, value] of Object.entries(config)) await stack.setConfig(key, value);
+        await stack.setAll(config);
         return stack;
     }
 
@@ -82,12 +82,23 @@ export class Stack {
         return run("pulumi", [...args, "--stack", this.name, ...withConfig, "--non-interactive"], { cwd: this.projectDir, env: this.env, input: opts.input, timeoutMs: opts.timeoutMs });
     }
 
-    /** Sets a key (`onedigest:` added when it has no namespace); objects and arrays as JSON. */
-    async setConfig(key: string, value: unknown, opts: { secret?: boolean } = {}): Promise<void> {
+    /** Sets a string key (`onedigest:` added when it has no namespace). */
+    async setConfig(key: string, value: string, opts: { secret?: boolean } = {}): Promise<void> {
         const full = key.includes(":") ? key : `onedigest:${key}`;
-        const json = typeof value !== "string";
-        const args = ["config", "set", full, ...(json ? ["--json"] : []), ...(opts.secret ? ["--secret"] : []), "--", json ? JSON.stringify(value) : value];
-        ok(await this.cli(args), `pulumi config set ${full}`);
+        // The value goes on stdin, as a user pipes a secret: it never shows in a process list.
+        ok(await this.cli(["config", "set", full, ...(opts.secret ? ["--secret"] : [])], { input: value }), `pulumi config set ${full}`);
+    }
+
+    /** Sets many keys in one call, lists and objects element by element (`set-all --path`). */
+    async setAll(config: Record<string, unknown>): Promise<void> {
+        const leaves = (value: unknown, at: string): string[] =>
+            Array.isArray(value)
+                ? value.flatMap((v, i) => leaves(v, `${at}[${i}]`))
+                : typeof value === "object" && value !== null
+                  ? Object.entries(value).flatMap(([k, v]) => leaves(v, `${at}.${k}`))
+                  : [`${at}=${String(value)}`];
+        const pairs = Object.entries(config).flatMap(([key, value]) => leaves(value, key.includes(":") ? key : `onedigest:${key}`));
+        if (pairs.length > 0) ok(await this.cli(["config", "set-all", "--path", ...pairs.flatMap((p) => ["--plaintext", p])]), "pulumi config set-all");
     }
 
     async up(): Promise<Result> {

@@ -53,7 +53,7 @@ export interface Manifest {
 
 /** GET a manifest as a v2 client does, with the headers a registry answers. */
 export async function getManifest(registry: string, repo: string, reference: string): Promise<{ manifest: Manifest; contentType: string; digest: string }> {
-    const res = await fetch(`http://${registry}/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_V2 } });
+    const res = await fetch(`https://${registry}/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_V2 } });
     if (!res.ok) throw new Error(`GET manifest ${registry}/${repo}:${reference}: HTTP ${res.status}`);
     return {
         manifest: (await res.json()) as Manifest,
@@ -63,7 +63,7 @@ export async function getManifest(registry: string, repo: string, reference: str
 }
 
 export async function getBlobJson(registry: string, repo: string, digest: string): Promise<Record<string, unknown>> {
-    const res = await fetch(`http://${registry}/v2/${repo}/blobs/${digest}`);
+    const res = await fetch(`https://${registry}/v2/${repo}/blobs/${digest}`);
     if (!res.ok) throw new Error(`GET blob ${digest}: HTTP ${res.status}`);
     return (await res.json()) as Record<string, unknown>;
 }

@@ -202,7 +202,7 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
             try {
                 fake.apps.set("app-1", { id: "app-1", name: HEROKU_APP, region: "us", configVars: {}, releases: [], formation: { quantity: 0, size: "basic" } });
                 fake.releaseOutcome = { status: "succeeded", afterPolls: 1 };
-                const client = new HerokuClient({ apiKey: "pipeline-key", apiUrl: fake.url, registryUrl: `http://${REGISTRIES.heroku}` });
+                const client = new HerokuClient({ apiKey: "pipeline-key", apiUrl: fake.url, registryUrl: `https://${REGISTRIES.heroku}` });
                 const out = await release(client, {
                     app: HEROKU_APP,
                     imageId,
