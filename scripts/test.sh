@@ -84,8 +84,7 @@ docker_state=""
 if [ "$docker_stages" = 1 ]; then
   docker_state=$(mktemp -d /tmp/onedigest-docker.XXXXXX)
   trap 'bash "$root/scripts/docker-env.sh" down "$docker_state"' EXIT
-  bash scripts/docker-env.sh up "$docker_state" >"$logs/docker-env.log" 2>&1 &
-  docker_pid=$!
+  ( bash scripts/docker-env.sh up "$docker_state"; echo $? >"$logs/docker-env.rc" ) >"$logs/docker-env.log" 2>&1 &
 fi
 
 stage ruff bash -c 'cd app && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check .'
@@ -93,9 +92,9 @@ stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprov
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
 
-engine_ready() {
-  local rc=0
-  wait "$docker_pid" || rc=$?
+engine_ready() { # waits for the background `docker-env.sh up` (stages run in subshells: no `wait`)
+  until [ -s "$logs/docker-env.rc" ]; do sleep 0.5; done
+  local rc; rc=$(cat "$logs/docker-env.rc")
   cat "$logs/docker-env.log"
   [ "$rc" -eq 0 ] || echo "the Docker engine or registries could not start (see above)"
   return "$rc"
