@@ -134,12 +134,14 @@ export class BeanstalkEnvironment extends TargetComponent {
             { assumeRolePolicy: assumeRolePolicy("elasticbeanstalk.amazonaws.com", { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } }) },
             child,
         );
+        // The environment's instances and health reporting must not start before their grants exist.
+        const grants: pulumi.Resource[] = [];
         for (const [i, policy] of ["service-role/AWSElasticBeanstalkEnhancedHealth", "AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy"].entries()) {
-            new aws.iam.RolePolicyAttachment(`${name}-service-policy-${i}`, { role: serviceRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, child);
+            grants.push(new aws.iam.RolePolicyAttachment(`${name}-service-policy-${i}`, { role: serviceRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, child));
         }
         const instanceRole = new aws.iam.Role(`${name}-instance-role`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") }, child);
-        new aws.iam.RolePolicyAttachment(`${name}-instance-webtier`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier" }, child);
-        new aws.iam.RolePolicy(
+        grants.push(new aws.iam.RolePolicyAttachment(`${name}-instance-webtier`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier" }, child));
+        grants.push(new aws.iam.RolePolicy(
             `${name}-instance-access`,
             {
                 role: instanceRole.id,
@@ -154,7 +156,7 @@ export class BeanstalkEnvironment extends TargetComponent {
                 }),
             },
             child,
-        );
+        ));
         const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: instanceRole.name }, child);
 
         const application = new aws.elasticbeanstalk.Application(
@@ -188,7 +190,7 @@ export class BeanstalkEnvironment extends TargetComponent {
                     ),
             },
             // A newer Amazon Linux 2023 Docker stack shows up by itself; moving to it is a managed update, not a diff.
-            { ...child, ignoreChanges: ["solutionStackName"] },
+            { ...child, dependsOn: grants, ignoreChanges: ["solutionStackName"] },
         );
         const https = s.certificateArn !== undefined;
         const host = s.domain ? pulumi.output(s.domain) : environment.cname;

@@ -188,12 +188,15 @@ export class EcsService extends TargetComponent {
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/onedigest/${app.name}`, retentionInDays: s.logRetentionDays }, child);
 
         const executionRole = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
-        new aws.iam.RolePolicyAttachment(
+        // Tasks must not start before their roles can do what they need (ResourceInitializationError
+        // otherwise): everything below that runs a task waits for every grant.
+        const grants: pulumi.Resource[] = [];
+        grants.push(new aws.iam.RolePolicyAttachment(
             `${name}-execution-policy`,
             { role: executionRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" },
             child,
-        );
-        new aws.iam.RolePolicy(
+        ));
+        grants.push(new aws.iam.RolePolicy(
             `${name}-execution-secret`,
             {
                 role: executionRole.id,
@@ -203,9 +206,9 @@ export class EcsService extends TargetComponent {
                 }),
             },
             child,
-        );
+        ));
         const taskRole = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
-        s.taskPolicyArns.forEach((policyArn, i) => new aws.iam.RolePolicyAttachment(`${name}-task-policy-${i}`, { role: taskRole.name, policyArn }, child));
+        s.taskPolicyArns.forEach((policyArn, i) => grants.push(new aws.iam.RolePolicyAttachment(`${name}-task-policy-${i}`, { role: taskRole.name, policyArn }, child)));
 
         const taskDefinition = new aws.ecs.TaskDefinition(
             `${name}-task`,
@@ -225,7 +228,7 @@ export class EcsService extends TargetComponent {
                         containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app), secretArn, logGroup: group, region: s.region }),
                     ),
             },
-            child,
+            { ...child, dependsOn: grants },
         );
 
         const service = new aws.ecs.Service(
@@ -246,7 +249,7 @@ export class EcsService extends TargetComponent {
                 enableEcsManagedTags: true,
             },
             // The autoscaler owns the running count after the first deployment.
-            { ...child, dependsOn: [...listeners, ...ecr.pushed.resources], ignoreChanges: ["desiredCount"] },
+            { ...child, dependsOn: [...listeners, ...ecr.pushed.resources, ...grants], ignoreChanges: ["desiredCount"] },
         );
 
         const scaling = new aws.appautoscaling.Target(

@@ -33,7 +33,7 @@ export interface CloudRunSettings {
     readonly maxInstances: number;
     /** @default "all" */
     readonly ingress: keyof typeof INGRESS;
-    /** `roles/run.invoker` for allUsers. @default true */
+    /** Anyone may invoke it (the service's invoker IAM check is off). @default true */
     readonly public: boolean;
     /** @default true on stacks named prod*, false otherwise */
     readonly deletionProtection: boolean;
@@ -116,6 +116,9 @@ export class CloudRunService extends TargetComponent {
                 description: app.description,
                 ingress: INGRESS[s.ingress],
                 deletionProtection: s.deletionProtection,
+                // Public by switching the invoker check off, not by an allUsers binding: organizations
+                // with domain-restricted sharing refuse that binding after the service exists.
+                invokerIamDisabled: s.public,
                 template: {
                     serviceAccount: runtime.email,
                     maxInstanceRequestConcurrency: s.concurrency,
@@ -140,13 +143,6 @@ export class CloudRunService extends TargetComponent {
             },
             { ...child, dependsOn: [runApi, secretAccess, ...pushed.resources] },
         );
-        if (s.public) {
-            new gcp.cloudrunv2.ServiceIamMember(
-                `${name}-public`,
-                { project, location: s.region, name: this.service.name, role: "roles/run.invoker", member: "allUsers" },
-                child,
-            );
-        }
         this.publish({ url: this.service.uri, image: pushed.ref, imageId: image.imageId });
     }
 }

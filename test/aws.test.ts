@@ -188,6 +188,28 @@ describe("aws-beanstalk: defaults on the recorded resources", () => {
     });
 });
 
+describe("aws: permissions exist before anything needs them", () => {
+    const grantTypes = ["aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy"];
+
+    it("ECS: the task definition and the service wait for every policy of their roles", async () => {
+        const run = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { taskPolicyArns: ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"] } });
+        const grants = run.mocks.resources.filter((r) => grantTypes.includes(r.type)).map((r) => r.name);
+        assert.strictEqual(grants.length, 3, grants.join(", "));
+        for (const type of ["aws:ecs/taskDefinition:TaskDefinition", "aws:ecs/service:Service"]) {
+            const deps = run.mocks.dependencies.get(one(run, type).name) ?? [];
+            assert.deepStrictEqual(grants.filter((g) => !deps.includes(g)), [], `${type} does not wait for these grants`);
+        }
+    });
+
+    it("Beanstalk: the environment waits for every policy of its service and instance roles", async () => {
+        const run = await runProgram({ targets: ["aws-beanstalk"], ...AWS });
+        const grants = run.mocks.resources.filter((r) => grantTypes.includes(r.type)).map((r) => r.name);
+        assert.strictEqual(grants.length, 4, grants.join(", "));
+        const deps = run.mocks.dependencies.get(one(run, "aws:elasticbeanstalk/environment:Environment").name) ?? [];
+        assert.deepStrictEqual(grants.filter((g) => !deps.includes(g)), [], "the environment does not wait for these grants");
+    });
+});
+
 describe("aws: both targets in one stack", () => {
     it("share one ECR repository, one push and one secret", async () => {
         const run = await runProgram({ targets: ["aws-ecs", "aws-beanstalk"], ...AWS });

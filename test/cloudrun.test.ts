@@ -80,9 +80,9 @@ describe("gcp-cloudrun: recorded inputs", () => {
         assert.deepStrictEqual(grants.map((g) => [g.type, g.inputs.role, g.inputs.secretId]), [["gcp:secretmanager/secretIamMember:SecretIamMember", "roles/secretmanager.secretAccessor", "onedigest-secret-key"]]);
     });
 
-    it("is public through a v2 ServiceIamMember for allUsers", () => {
-        const members = run.ofType("gcp:cloudrunv2/serviceIamMember:ServiceIamMember");
-        assert.deepStrictEqual(members.map((m) => [m.inputs.role, m.inputs.member]), [["roles/run.invoker", "allUsers"]]);
+    it("is public through invokerIamDisabled, with no allUsers binding (domain-restricted sharing refuses one)", () => {
+        assert.strictEqual(service.inputs.invokerIamDisabled, true);
+        assert.deepStrictEqual(run.mocks.resources.filter((r) => /Iam(Member|Binding|Policy)/.test(r.type) && /allUsers|allAuthenticatedUsers/.test(JSON.stringify(r.inputs))), []);
     });
 
     it("enables the APIs it needs, keeps them on destroy, and depends on them", () => {
@@ -100,6 +100,7 @@ describe("gcp-cloudrun: recorded inputs", () => {
     it("has no public binding when cloudrun.public is false", async () => {
         const priv = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, cloudrun: { public: false, ingress: "internal" } });
         assert.strictEqual(priv.ofType("gcp:cloudrunv2/serviceIamMember:ServiceIamMember").length, 0);
+        assert.strictEqual(priv.ofType("gcp:cloudrunv2/service:Service")[0].inputs.invokerIamDisabled, false);
         assert.strictEqual(priv.ofType("gcp:cloudrunv2/service:Service")[0].inputs.ingress, "INGRESS_TRAFFIC_INTERNAL_ONLY");
     });
 
