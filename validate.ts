@@ -42,11 +42,14 @@ export function shellWord(word: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Every leaf of a value as [path suffix, scalar], e.g. `["a","b"]` → `[0]` a, `[1]` b. */
-function leaves(value: unknown, prefix = ""): Array<[string, unknown]> {
-    if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, `${prefix}[${i}]`));
-    if (isRecord(value)) return Object.entries(value).flatMap(([k, v]) => leaves(v, `${prefix}.${k}`));
-    return [[prefix, value]];
+/**
+ * Every leaf of a value as [path, scalar], the way `pulumi config set --path` addresses it:
+ * `configPaths("k", ["a", "b"])` → `[["k[0]", "a"], ["k[1]", "b"]]`.
+ */
+export function configPaths(key: string, value: unknown): Array<[string, unknown]> {
+    if (Array.isArray(value)) return value.flatMap((v, i) => configPaths(`${key}[${i}]`, v));
+    if (isRecord(value)) return Object.entries(value).flatMap(([k, v]) => configPaths(`${key}.${k}`, v));
+    return [[key, value]];
 }
 
 /**
@@ -56,7 +59,7 @@ function leaves(value: unknown, prefix = ""): Array<[string, unknown]> {
  */
 export function setCommand(key: string, example: unknown, opts: { secret?: boolean } = {}): string {
     if (typeof example === "object" && example !== null) {
-        return [`pulumi config rm${/[.[]/.test(key.slice(key.indexOf(":") + 1)) ? " --path" : ""} ${shellWord(key)}`, ...leaves(example).map(([suffix, v]) => setCommand(`${key}${suffix}`, v, opts))].join(" && ");
+        return [`pulumi config rm${/[.[]/.test(key.slice(key.indexOf(":") + 1)) ? " --path" : ""} ${shellWord(key)}`, ...configPaths(key, example).map(([path, v]) => setCommand(path, v, opts))].join(" && ");
     }
     const isPath = /[.[]/.test(key.slice(key.indexOf(":") + 1));
     const value = String(example);

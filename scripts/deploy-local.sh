@@ -74,19 +74,26 @@ if ! pulumi stack ls --json 2>/dev/null | grep -q '"name": *"local"'; then
   cp Pulumi.yaml "$scratch/"
   (cd "$scratch" && pulumi stack init local --non-interactive >/dev/null)
   sed -n 's/^encryptionsalt: *//p' "$scratch/Pulumi.local.yaml" >"$salt"
+elif [ ! -s "$salt" ]; then
+  # A stack made before the salt moved here: its salt is in the tracked file (keep using it).
+  sed -n 's/^encryptionsalt: *//p' Pulumi.local.yaml >"$salt"
 fi
 {
   grep -v '^encryptionsalt:' Pulumi.local.yaml
   [ -s "$salt" ] && echo "encryptionsalt: $(cat "$salt")"
 } >"$config"
 flags=(--stack local --config-file "$config" --non-interactive)
+keep_salt() { # a salt Pulumi had to write into the copy (none was known) is kept for the next run
+  [ -s "$salt" ] || sed -n 's/^encryptionsalt: *//p' "$config" >"$salt"
+}
 
 case "$command" in
-  destroy) exec pulumi destroy "${flags[@]}" --yes "$@" ;;
-  preview) exec pulumi preview "${flags[@]}" "$@" ;;
+  destroy) rc=0; pulumi destroy "${flags[@]}" --yes "$@" || rc=$?; keep_salt; exit "$rc" ;;
+  preview) rc=0; pulumi preview "${flags[@]}" "$@" || rc=$?; keep_salt; exit "$rc" ;;
 esac
 
 pulumi up "${flags[@]}" --yes "$@"
+keep_salt
 
 url=$(pulumi stack output url --stack local)
 echo

@@ -9,6 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+import { configPaths } from "../../validate";
+
 export interface Result {
     readonly code: number;
     readonly stdout: string;
@@ -91,13 +93,9 @@ export class Stack {
 
     /** Sets many keys in one call, lists and objects element by element (`set-all --path`). */
     async setAll(config: Record<string, unknown>): Promise<void> {
-        const leaves = (value: unknown, at: string): string[] =>
-            Array.isArray(value)
-                ? value.flatMap((v, i) => leaves(v, `${at}[${i}]`))
-                : typeof value === "object" && value !== null
-                  ? Object.entries(value).flatMap(([k, v]) => leaves(v, `${at}.${k}`))
-                  : [`${at}=${String(value)}`];
-        const pairs = Object.entries(config).flatMap(([key, value]) => leaves(value, key.includes(":") ? key : `onedigest:${key}`));
+        const pairs = Object.entries(config)
+            .flatMap(([key, value]) => configPaths(key.includes(":") ? key : `onedigest:${key}`, value))
+            .map(([path, value]) => `${path}=${String(value)}`);
         if (pairs.length > 0) ok(await this.cli(["config", "set-all", "--path", ...pairs.flatMap((p) => ["--plaintext", p])]), "pulumi config set-all");
     }
 
