@@ -98,7 +98,8 @@ for round in $(seq "$runs"); do
   for side in bare main; do
     if [ "$side" = bare ]; then dir=$work/bare; extra=""; else dir=$root; extra=$cfg_flag; fi
     times[$side-first]+="$(timed "$dir" "bench-$side" "$extra" up) "
-    times[$side-noop]+="$(timed "$dir" "bench-$side" "$extra" up) "
+    # A no-op must be one: --expect-no-changes fails the bench (with the log) if anything changed.
+    times[$side-noop]+="$(timed "$dir" "bench-$side" "$extra" up --expect-no-changes --diff) "
     times[$side-destroy]+="$(timed "$dir" "bench-$side" "$extra" destroy) "
   done
   echo "round $round done" >&2
