@@ -9,16 +9,18 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 
 import { modules, TARGET_KINDS, type TargetKind } from "./providers";
+import { herokuRegistryHost, pullProblem, readRegistryAuth, registryHost, type RegistryCredentials } from "./registryAuth";
 import { PLATFORMS, type Platform } from "./providers/types";
 import { ConfigError, PROJECT, Reader, mergeDefaults, setCommand, type Problem } from "./validate";
 
 export const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*@sha256:[0-9a-f]{64}$/;
-export const STACK_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+/** `org/project/stack`, or a bare `stack` of this organization and project. */
+export const STACK_NAME = /^(?:[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/)?[A-Za-z0-9_.-]+$/;
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** Plain env vars must not carry secrets: those go through secretKey and the platforms' secret stores. */
 const SECRET_LIKE = /(SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY)/;
 /** Set by every platform or by the image itself; the app spec must not override them. */
-const RESERVED_ENV = ["PORT", "SECRET_KEY", "APP_ENV", "APP_VERSION", "LAST_COMMIT_SHA", "APP_DESCRIPTION"];
+const RESERVED_ENV = ["PORT", "SECRET_KEY", "APP_ENV", "APP_VERSION", "LAST_COMMIT_SHA", "APP_DESCRIPTION", "PROXY_FIX_COUNT", "PROXY_FIX_PROTO_COUNT"];
 
 export interface AppConfig {
     readonly name: string;
@@ -41,6 +43,8 @@ export interface StackConfig {
     readonly image: ImageConfig;
     /** Validated settings per configured target kind. */
     readonly settings: Readonly<Partial<Record<TargetKind, unknown>>>;
+    /** How to log in to the registries images are pulled from. */
+    readonly registries: RegistryCredentials;
 }
 
 /** Where the program looks for Pulumi.yaml: next to this file, or one level up when precompiled. */
@@ -138,9 +142,9 @@ function readImage(r: Reader): ImageConfig {
         pattern: IMAGE_REF,
         allowed: "an image reference pinned by digest: repo@sha256:<64 hex>",
     });
-    const promoteFrom = r.string("promoteFrom", "myorg/onedigest/dev", {
+    const promoteFrom = r.string("promoteFrom", "dev", {
         pattern: STACK_NAME,
-        allowed: "a stack name org/project/stack",
+        allowed: "a stack name: dev (this organization and project) or org/project/stack",
     });
     if (r.has("ref") && r.has("promoteFrom")) {
         r.report(
@@ -167,11 +171,29 @@ export interface ConfigSources {
     readonly env: Readonly<Record<string, string | undefined>>;
     /** Every `onedigest:` key the stack sets, to catch typos such as `onedigest:ecss`. */
     readonly setKeys?: readonly string[];
+    /** Full keys (`onedigest:registryAuth`) the stack holds as secrets. */
+    readonly secretKeys?: readonly string[];
+    /** @default "organization" (the file backend's) */
+    readonly organization?: string;
+    /** @default "onedigest" */
+    readonly project?: string;
 }
 
 /** The project's own keys; anything else under `onedigest:` is a mistake. */
 export function knownKeys(): string[] {
-    return ["targets", "secretKey", "herokuApiKey", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)];
+    return ["targets", "secretKey", "herokuApiKey", "registryAuth", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)];
+}
+
+/** The config keys the engine marked secret (it lists a key whose any part was set with --secret). */
+function configSecretKeys(): string[] {
+    // The SDK keeps the list beside the config; the language host also passes it in the environment.
+    const store = (require("@pulumi/pulumi/runtime/state") as { getStore(): { config: Record<string, string | undefined> } }).getStore();
+    const raw = store.config.PULUMI_CONFIG_SECRET_KEYS ?? process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]";
+    try {
+        return JSON.parse(raw) as string[];
+    } catch {
+        return [];
+    }
 }
 
 /** Reads the running stack's config from the Pulumi runtime. */
@@ -186,6 +208,9 @@ export function runtimeSources(): ConfigSources {
         .map((k) => k.slice(PROJECT.length + 1));
     return {
         stack: pulumi.getStack(),
+        organization: pulumi.getOrganization(),
+        project: pulumi.getProject(),
+        secretKeys: configSecretKeys(),
         values,
         secretKey: config.get("secretKey") ? config.requireSecret("secretKey") : undefined,
         secret: (key) => (config.get(key) ? config.requireSecret(key) : undefined),
@@ -209,7 +234,22 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     }
     const targets = readTargets(value("targets"), problems);
     const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
-    const image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
+    const organization = sources.organization ?? "organization";
+    const project = sources.project ?? PROJECT;
+    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
+    if (image.source === "promote" && !image.promoteFrom.includes("/")) {
+        image = { ...image, promoteFrom: `${organization}/${project}/${image.promoteFrom}` };
+    }
+    const herokuApiKey = sources.secret("herokuApiKey") ?? (sources.env.HEROKU_API_KEY ? pulumi.secret(sources.env.HEROKU_API_KEY) : undefined);
+    const registries: RegistryCredentials = {
+        configured: readRegistryAuth(sources.values.registryAuth, (sources.secretKeys ?? []).includes(`${PROJECT}:registryAuth`), problems),
+        herokuHost: herokuRegistryHost(sources.env),
+        herokuApiKey,
+    };
+    if (image.source === "ref") {
+        const problem = pullProblem(registryHost(image.ref), registries, `${PROJECT}:image.ref`);
+        if (problem) problems.push(problem);
+    }
     if (sources.secretKey === undefined && !(targets.length > 0 && targets.every((kind) => modules[kind].generatedSecretKeyIsEnough))) {
         const key = `${PROJECT}:secretKey`;
         problems.push({ key, value: undefined, allowed: "a secret string (the app's SECRET_KEY; only a stack whose targets are all local may leave it unset)", fix: setCommand(key, "<random 64 hex>", { secret: true }) });
@@ -231,6 +271,9 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
             stack: sources.stack,
             appName: app.name,
             appPort: app.port,
+            appEnv: app.env,
+            organization,
+            project,
             platform: image.platform,
             providerConfig: sources.providerConfig,
             secret: sources.secret,
@@ -245,5 +288,6 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
         secretKey: sources.secretKey,
         image,
         settings,
+        registries,
     };
 }

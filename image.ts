@@ -11,6 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { projectRoot, type AppConfig, type ImageConfig } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
+import { loginFor, registryHost, registryProvider, type RegistryCredentials } from "./registryAuth";
+import { PROJECT } from "./validate";
 
 export const APP_DIR = path.join(projectRoot(), "app");
 export const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
@@ -68,6 +70,13 @@ class Artifact implements ImageArtifact {
     ) {}
 
     push(name: string, registry: RegistryTarget, opts: pulumi.ComponentResourceOptions = {}): PushedImage {
+        // The credentials live on this push's own provider, never in the push's inputs: a token
+        // fetched fresh each run then changes no resource, and a refresh after it expired still reads.
+        const provider = registryProvider(`${name}-provider`, {
+            address: registry.server,
+            username: registry.username,
+            password: pulumi.secret(registry.password),
+        }, { parent: opts.parent });
         // Tag the local image by its ID, not its name: the bits pushed are exactly the bits built.
         const tag = new docker.Tag(
             `${name}-tag`,
@@ -75,7 +84,7 @@ class Artifact implements ImageArtifact {
                 sourceImage: this.imageId,
                 targetImage: pulumi.interpolate`${registry.repository}:${this.imageId.apply(tagFor)}`,
             },
-            { ...opts, dependsOn: [...this.dependsOn] },
+            { ...opts, provider, dependsOn: [...this.dependsOn, ...dependsOnList(opts.dependsOn)] },
         );
         const pushed = new docker.RegistryImage(
             `${name}-push`,
@@ -84,21 +93,21 @@ class Artifact implements ImageArtifact {
                 // Older digests stay in the registry so a rollback by digest still finds them.
                 keepRemotely: true,
                 triggers: { imageId: this.imageId },
-                authConfig: {
-                    address: registry.server,
-                    username: registry.username,
-                    password: pulumi.secret(registry.password),
-                },
             },
-            { ...opts, additionalSecretOutputs: ["authConfig"] },
+            { ...opts, provider },
         );
         const digest = pushed.sha256Digest;
         return { digest, ref: pulumi.interpolate`${registry.repository}@${digest}`, resources: [pushed] };
     }
 }
 
+function dependsOnList(value: pulumi.ComponentResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+    if (value === undefined) return [];
+    return Array.isArray(value) ? value : [value as pulumi.Input<pulumi.Resource>];
+}
+
 /** The one image of this deployment: at most one docker.Image per `pulumi up`. */
-export function resolveImage(config: ImageConfig, app: AppConfig, opts: pulumi.CustomResourceOptions = {}): ImageArtifact {
+export function resolveImage(config: ImageConfig, app: AppConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}): ImageArtifact {
     switch (config.source) {
         case "build": {
             const version = packageVersion();
@@ -121,10 +130,11 @@ export function resolveImage(config: ImageConfig, app: AppConfig, opts: pulumi.C
             return new Artifact("build", image.imageName, imageId, config.platform, [image]);
         }
         case "ref": {
+            const provider = registryProvider(`${app.name}-pull`, loginFor(registryHost(config.ref), registries, `${PROJECT}:image.ref`), opts);
             const pulled = new docker.RemoteImage(
                 `${app.name}-pinned`,
                 { name: config.ref, platform: config.platform, keepLocally: true },
-                opts,
+                { ...opts, provider },
             );
             const imageId = pulled.imageId.apply((id) => checkImageId(id, `the ID of ${config.ref}`));
             return new Artifact("ref", pulumi.output(config.ref), imageId, config.platform, [pulled]);
@@ -133,10 +143,13 @@ export function resolveImage(config: ImageConfig, app: AppConfig, opts: pulumi.C
             const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
             const promotedId = from.requireOutput("imageId").apply((id) => checkImageId(String(id), `${config.promoteFrom}'s imageId`));
             const ref = from.requireOutput("deployments").apply((deployments) => promotedRef(config.promoteFrom, deployments));
+            // The registry is known once the other stack's outputs are read; so are its credentials.
+            const login = ref.apply((r) => loginFor(registryHost(r), registries, `promotion from ${config.promoteFrom}`));
+            const provider = registryProvider(`${app.name}-pull`, login, opts);
             const pulled = new docker.RemoteImage(
                 `${app.name}-promoted`,
                 { name: ref, platform: config.platform, keepLocally: true },
-                opts,
+                { ...opts, provider },
             );
             // The bits pulled must be the bits the other stack tested; refuse anything else.
             const imageId = pulumi.all([pulled.imageId, promotedId]).apply(([got, want]) => {
@@ -159,4 +172,52 @@ export function promotedRef(stack: string, deployments: unknown): string {
         }
     }
     throw new Error(`promotion refused: ${stack} exports no deployment with a registry image (repo@sha256:…) to promote`);
+}
+
+/** Docker's two image stores. Only on the classic one is the local image ID the config digest. */
+export type ImageStore = "classic" | "containerd";
+
+/**
+ * The engine's image store, from `docker info --format '{{json .DriverStatus}}'`: the containerd
+ * store reports `["driver-type", "io.containerd.snapshotter.v1"]`; the classic one names its
+ * graph driver's details (overlay2: "Backing Filesystem", …) and no driver-type.
+ */
+export function imageStoreOf(driverStatusJson: string): ImageStore {
+    const status = JSON.parse(driverStatusJson || "null") as Array<[string, string]> | null;
+    return (status ?? []).some(([key, value]) => key === "driver-type" && value.startsWith("io.containerd.snapshotter")) ? "containerd" : "classic";
+}
+
+const STORE_CACHE = Symbol.for("onedigest.imageStore");
+
+/**
+ * The store of the engine this run uses, asked once per process; undefined when the engine cannot
+ * be asked (no CLI, engine down: the docker provider then reports that itself).
+ */
+export function engineImageStore(env: NodeJS.ProcessEnv = process.env): ImageStore | undefined {
+    const cache = globalThis as unknown as Record<symbol, ImageStore | undefined | null>;
+    if (!(STORE_CACHE in cache)) {
+        try {
+            const out = execFileSync("docker", ["info", "--format", "{{json .DriverStatus}}"], { env, timeout: 20_000, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+            cache[STORE_CACHE] = imageStoreOf(out);
+        } catch {
+            cache[STORE_CACHE] = null;
+        }
+    }
+    return cache[STORE_CACHE] ?? undefined;
+}
+
+/**
+ * Stops before any resource on the containerd image store. There the local image ID is a manifest
+ * or index digest, not the config digest every target and promotion compare, and pushes carry OCI
+ * manifests that Heroku refuses.
+ */
+export function requireClassicImageStore(store: ImageStore | undefined): void {
+    if (store !== "containerd") return;
+    throw new pulumi.RunError(
+        "Docker's containerd image store is enabled on this engine (docker info: driver-type io.containerd.snapshotter.v1). " +
+            "onedigest identifies an image by its config digest, which that store does not report as the image ID, and its pushes " +
+            "use OCI manifests that Heroku refuses. Switch the engine to the classic store and run again: Docker Desktop → Settings → " +
+            'General → untick "Use containerd for pulling and storing images"; Docker Engine → set {"features": {"containerd-snapshotter": false}} ' +
+            "in /etc/docker/daemon.json and restart dockerd (images are kept per store: rebuild or pull after switching).",
+    );
 }

@@ -2,9 +2,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CERTIFICATE_RULE, DOMAIN_RULE, LOG_RETENTION_DAYS, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
-import { TargetComponent } from "./shared";
-import type { TargetArgs, TargetModule } from "./types";
+import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { LIMITS } from "./names";
+import { TargetComponent, plainEnv, scopedName } from "./shared";
+import type { AppSpec, Platform, TargetArgs, TargetModule } from "./types";
 
 /** AllAtOnce takes every instance down at once: allowed only when asked for by name. */
 export const DEPLOYMENT_POLICIES = ["Rolling", "RollingWithAdditionalBatch", "Immutable", "TrafficSplitting", "AllAtOnce"] as const;
@@ -18,7 +19,7 @@ export interface BeanstalkSettings {
     readonly minInstances: number;
     /** @default 2 */
     readonly maxInstances: number;
-    /** @default "Rolling" */
+    /** @default "RollingWithAdditionalBatch" (keeps capacity; Rolling with one instance would take it out) */
     readonly deploymentPolicy: (typeof DEPLOYMENT_POLICIES)[number];
     readonly certificateArn?: string;
     readonly domain?: string;
@@ -89,9 +90,22 @@ export function environmentSettings(args: {
     return list.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
 }
 
+/**
+ * The container's plain env on Beanstalk: two hops append to X-Forwarded-For (the ALB, then the
+ * instance's nginx); only the ALB sets X-Forwarded-Proto, which nginx passes on unchanged.
+ */
+export function beanstalkEnv(app: AppSpec): Record<string, string> {
+    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1 });
+}
+
 /** The v1 Dockerrun file naming the image by digest. */
 export function dockerrun(image: string, port: number): string {
     return JSON.stringify({ AWSEBDockerrunVersion: "1", Image: { Name: image, Update: "true" }, Ports: [{ ContainerPort: String(port) }] }, null, 2);
+}
+
+/** Graviton (arm64) families carry a `g` after the generation (t4g, m7gd, c7gn, im4gn); a1 is arm64 too. */
+export function instanceArchitecture(instanceType: string): Platform {
+    return /^(a1|[a-z]+\d+g[a-z]*)\./.test(instanceType) ? "linux/arm64" : "linux/amd64";
 }
 
 export class BeanstalkEnvironment extends TargetComponent {
@@ -103,7 +117,7 @@ export class BeanstalkEnvironment extends TargetComponent {
         const ecr = sharedEcr(shared, app, image, s.keepImages);
         const secretKey = sharedSecretKey(shared, app);
 
-        const bucket = new aws.s3.Bucket(`${name}-bundles`, { forceDestroy: true }, child);
+        const bucket = new aws.s3.Bucket(`${name}-bundles`, { bucketPrefix: `${scopedName(app, LIMITS.bucketPrefix)}-`.slice(0, LIMITS.bucketPrefix.max), forceDestroy: true }, child);
         new aws.s3.BucketPublicAccessBlock(
             `${name}-bundles-private`,
             { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
@@ -131,7 +145,7 @@ export class BeanstalkEnvironment extends TargetComponent {
 
         const serviceRole = new aws.iam.Role(
             `${name}-service-role`,
-            { assumeRolePolicy: assumeRolePolicy("elasticbeanstalk.amazonaws.com", { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } }) },
+            { name: scopedName(app, LIMITS.iamRole, "eb-service"), assumeRolePolicy: assumeRolePolicy("elasticbeanstalk.amazonaws.com", { StringEquals: { "sts:ExternalId": "elasticbeanstalk" } }) },
             child,
         );
         // The environment's instances and health reporting must not start before their grants exist.
@@ -139,7 +153,7 @@ export class BeanstalkEnvironment extends TargetComponent {
         for (const [i, policy] of ["service-role/AWSElasticBeanstalkEnhancedHealth", "AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy"].entries()) {
             grants.push(new aws.iam.RolePolicyAttachment(`${name}-service-policy-${i}`, { role: serviceRole.name, policyArn: `arn:aws:iam::aws:policy/${policy}` }, child));
         }
-        const instanceRole = new aws.iam.Role(`${name}-instance-role`, { assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") }, child);
+        const instanceRole = new aws.iam.Role(`${name}-instance-role`, { name: scopedName(app, LIMITS.iamRole, "eb-instance"), assumeRolePolicy: assumeRolePolicy("ec2.amazonaws.com") }, child);
         grants.push(new aws.iam.RolePolicyAttachment(`${name}-instance-webtier`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/AWSElasticBeanstalkWebTier" }, child));
         grants.push(new aws.iam.RolePolicy(
             `${name}-instance-access`,
@@ -157,11 +171,11 @@ export class BeanstalkEnvironment extends TargetComponent {
             },
             child,
         ));
-        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: instanceRole.name }, child);
+        const instanceProfile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { name: scopedName(app, LIMITS.instanceProfile, "eb-instance"), role: instanceRole.name }, child);
 
         const application = new aws.elasticbeanstalk.Application(
             `${name}-app`,
-            { name: app.name, description: app.description, appversionLifecycle: { serviceRole: serviceRole.arn, maxCount: 50, deleteSourceFromS3: true } },
+            { name: scopedName(app, LIMITS.beanstalkApplication), description: app.description, appversionLifecycle: { serviceRole: serviceRole.arn, maxCount: 50, deleteSourceFromS3: true } },
             child,
         );
         const version = new aws.elasticbeanstalk.ApplicationVersion(
@@ -179,6 +193,7 @@ export class BeanstalkEnvironment extends TargetComponent {
         const environment = new aws.elasticbeanstalk.Environment(
             `${name}-env`,
             {
+                name: scopedName(app, LIMITS.beanstalkEnvironment),
                 application: application.name,
                 solutionStackName: stack.name,
                 version: version.name,
@@ -186,11 +201,12 @@ export class BeanstalkEnvironment extends TargetComponent {
                 settings: pulumi
                     .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn])
                     .apply(([secretArn, profile, role]) =>
-                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: app.env, secretArn, instanceProfile: profile, serviceRole: role }),
+                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app), secretArn, instanceProfile: profile, serviceRole: role }),
                     ),
             },
             // A newer Amazon Linux 2023 Docker stack shows up by itself; moving to it is a managed update, not a diff.
-            { ...child, dependsOn: grants, ignoreChanges: ["solutionStackName"] },
+            // A fixed name cannot be taken by a replacement while the old environment holds it.
+            { ...child, dependsOn: grants, ignoreChanges: ["solutionStackName"], deleteBeforeReplace: true },
         );
         const https = s.certificateArn !== undefined;
         const host = s.domain ? pulumi.output(s.domain) : environment.cname;
@@ -208,14 +224,22 @@ export const awsBeanstalk: TargetModule<BeanstalkSettings> = {
         const minInstances = r.requiredInteger("minInstances", 1, 100, 1);
         const maxInstances = r.requiredInteger("maxInstances", 1, 100, 2);
         if (minInstances > maxInstances) r.fail("minInstances", minInstances, `at most maxInstances (${maxInstances})`, maxInstances);
+        const instanceType = r.requiredString("instanceType", "t3.small", { pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, allowed: "an EC2 instance type such as t3.small" });
+        const arch = instanceArchitecture(instanceType);
+        if (instanceType && arch !== ctx.platform) {
+            r.fail("instanceType", instanceType, `an instance type that runs ${ctx.platform} images (${ctx.platform === "linux/arm64" ? "a Graviton type such as t4g.small" : "an x86 type such as t3.small"}), or set onedigest:image.platform to ${arch}`, ctx.platform === "linux/arm64" ? "t4g.small" : "t3.small");
+        }
+        const deploymentPolicy = r.oneOf("deploymentPolicy", DEPLOYMENT_POLICIES, "RollingWithAdditionalBatch") ?? "RollingWithAdditionalBatch";
+        if (deploymentPolicy === "Rolling" && minInstances < 2) {
+            r.fail("deploymentPolicy", deploymentPolicy, `a policy that keeps capacity while deploying with minInstances ${minInstances} (Rolling takes the only instance out): RollingWithAdditionalBatch or Immutable`, "RollingWithAdditionalBatch");
+        }
         return {
             region,
-            instanceType: r.requiredString("instanceType", "t3.small", { pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, allowed: "an EC2 instance type such as t3.small" }),
+            instanceType,
             minInstances,
             maxInstances,
-            deploymentPolicy: r.oneOf("deploymentPolicy", DEPLOYMENT_POLICIES, "Rolling") ?? "Rolling",
-            certificateArn: r.string("certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>", CERTIFICATE_RULE),
-            domain: r.string("domain", "app.example.com", DOMAIN_RULE),
+            deploymentPolicy,
+            ...readHttps(r, ctx),
             logRetentionDays: r.numberOneOf("logRetentionDays", LOG_RETENTION_DAYS, 30) ?? 30,
             keepImages: r.requiredInteger("keepImages", 1, 1000, 20),
         };

@@ -2,9 +2,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CERTIFICATE_RULE, DOMAIN_RULE, LOG_RETENTION_DAYS, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
-import { TargetComponent, plainEnv } from "./shared";
+import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { LIMITS, physicalName } from "./names";
+import { TargetComponent, plainEnv, scopedName } from "./shared";
 import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type TargetArgs, type TargetModule } from "./types";
+import { ConfigError, PROJECT, setCommand } from "../validate";
 
 /** Valid Fargate task sizes: cpu units → allowed memory (MiB). */
 export const FARGATE_SIZES: Readonly<Record<number, readonly number[]>> = {
@@ -92,6 +94,45 @@ export function containerDefinitions(args: {
     ]);
 }
 
+const SUBNETS_EXAMPLE = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"];
+
+/** Stops the deployment with the settings that fix a missing network, as a config error. */
+function noNetwork(why: string): never {
+    throw new ConfigError([
+        {
+            key: `${PROJECT}:ecs.vpcId`,
+            value: undefined,
+            allowed: `a VPC with public subnets in two availability zones (${why})`,
+            fix: `${setCommand(`${PROJECT}:ecs.vpcId`, "vpc-0123456789abcdef0")} && ${setCommand(`${PROJECT}:ecs.subnetIds`, SUBNETS_EXAMPLE)}`,
+        },
+    ]);
+}
+
+/** The region's default VPC, looked up so that its absence is a clear message, not a provider error. */
+function defaultVpcId(region: string, opts: pulumi.InvokeOptions): pulumi.Output<string> {
+    return aws.ec2
+        .getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, opts)
+        .ids.apply((ids) => ids[0] ?? noNetwork(`this account has no default VPC in ${region}`));
+}
+
+/** The configured ALB subnets, once AWS confirms they span at least two availability zones. */
+function twoZones(subnetIds: readonly string[], opts: pulumi.InvokeOptions): pulumi.Output<string[]> {
+    const zones = subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, opts).availabilityZone);
+    return pulumi.all(zones).apply((azs) => {
+        if (new Set(azs).size < 2) {
+            throw new ConfigError([
+                {
+                    key: `${PROJECT}:ecs.subnetIds`,
+                    value: subnetIds,
+                    allowed: `subnets in at least two availability zones (an ALB needs two; these are all in ${azs[0]})`,
+                    fix: setCommand(`${PROJECT}:ecs.subnetIds`, SUBNETS_EXAMPLE),
+                },
+            ]);
+        }
+        return [...subnetIds];
+    });
+}
+
 export class EcsService extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<EcsSettings>, opts?: pulumi.ComponentResourceOptions) {
@@ -103,10 +144,13 @@ export class EcsService extends TargetComponent {
         const ecr = sharedEcr(shared, app, image, s.keepImages);
         const secretKey = sharedSecretKey(shared, app);
 
-        const vpcId = s.vpcId ?? aws.ec2.getVpcOutput({ default: true }, child).id;
-        const albSubnets =
-            (s.subnetIds && [...s.subnetIds]) ??
-            aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, child).ids;
+        const vpcId = s.vpcId ?? defaultVpcId(s.region, child);
+        const albSubnets = s.subnetIds
+            ? twoZones(s.subnetIds, child)
+            : aws.ec2
+                  .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, child)
+                  // One default subnet per zone: two of them are two zones.
+                  .ids.apply((ids) => (ids.length >= 2 ? ids : noNetwork(`the default VPC in ${s.region} has ${ids.length} default subnet(s); an ALB needs two zones`)));
         const taskSubnets = (s.taskSubnetIds && [...s.taskSubnetIds]) ?? albSubnets;
 
         const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, { vpcId, description: `${app.name} load balancer` }, child);
@@ -141,6 +185,8 @@ export class EcsService extends TargetComponent {
         const alb = new aws.lb.LoadBalancer(
             `${name}-alb`,
             {
+                // AWS reserves names starting with "internal-".
+                name: scopedName(app, LIMITS.loadBalancer).replace(/^internal-/, "lb-internal-"),
                 loadBalancerType: "application",
                 internal: false,
                 securityGroups: [albSg.id],
@@ -153,6 +199,9 @@ export class EcsService extends TargetComponent {
         const targetGroup = new aws.lb.TargetGroup(
             `${name}-tg`,
             {
+                // Names the settings that force a new target group, so its replacement is created
+                // under a new name before the old one goes.
+                name: physicalName([app.name, app.stack], { ...LIMITS.targetGroup, unique: `${app.port}/HTTP/ip/${s.vpcId ?? "default"}` }),
                 vpcId,
                 port: app.port,
                 protocol: "HTTP",
@@ -184,10 +233,10 @@ export class EcsService extends TargetComponent {
               ]
             : [new aws.lb.Listener(`${name}-http`, { loadBalancerArn: alb.arn, port: 80, protocol: "HTTP", defaultActions: forward }, child)];
 
-        const cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, child);
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/onedigest/${app.name}`, retentionInDays: s.logRetentionDays }, child);
+        const cluster = new aws.ecs.Cluster(`${name}-cluster`, { name: scopedName(app, LIMITS.ecs), settings: [{ name: "containerInsights", value: "enabled" }] }, child);
+        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/onedigest/${scopedName(app, LIMITS.logGroup)}`, retentionInDays: s.logRetentionDays }, child);
 
-        const executionRole = new aws.iam.Role(`${name}-execution-role`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
+        const executionRole = new aws.iam.Role(`${name}-execution-role`, { name: scopedName(app, LIMITS.iamRole, "ecs-execution"), assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
         // Tasks must not start before their roles can do what they need (ResourceInitializationError
         // otherwise): everything below that runs a task waits for every grant.
         const grants: pulumi.Resource[] = [];
@@ -207,13 +256,13 @@ export class EcsService extends TargetComponent {
             },
             child,
         ));
-        const taskRole = new aws.iam.Role(`${name}-task-role`, { assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
+        const taskRole = new aws.iam.Role(`${name}-task-role`, { name: scopedName(app, LIMITS.iamRole, "ecs-task"), assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com") }, child);
         s.taskPolicyArns.forEach((policyArn, i) => grants.push(new aws.iam.RolePolicyAttachment(`${name}-task-policy-${i}`, { role: taskRole.name, policyArn }, child)));
 
         const taskDefinition = new aws.ecs.TaskDefinition(
             `${name}-task`,
             {
-                family: app.name,
+                family: scopedName(app, LIMITS.ecs),
                 cpu: String(s.cpu),
                 memory: String(s.memory),
                 networkMode: "awsvpc",
@@ -225,7 +274,7 @@ export class EcsService extends TargetComponent {
                 containerDefinitions: pulumi
                     .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name])
                     .apply(([ref, secretArn, group]) =>
-                        containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app), secretArn, logGroup: group, region: s.region }),
+                        containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app, { port: true, proxies: 1 }), secretArn, logGroup: group, region: s.region }),
                     ),
             },
             { ...child, dependsOn: grants },
@@ -234,6 +283,7 @@ export class EcsService extends TargetComponent {
         const service = new aws.ecs.Service(
             `${name}-service`,
             {
+                name: scopedName(app, LIMITS.ecs),
                 cluster: cluster.arn,
                 taskDefinition: taskDefinition.arn,
                 launchType: "FARGATE",
@@ -346,8 +396,7 @@ export const awsEcs: TargetModule<EcsSettings> = {
             vpcId,
             subnetIds,
             taskSubnetIds: r.stringList("taskSubnetIds", "subnet-0123456789abcdef0", subnet),
-            certificateArn: r.string("certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>", CERTIFICATE_RULE),
-            domain: r.string("domain", "app.example.com", DOMAIN_RULE),
+            ...readHttps(r, ctx),
             logRetentionDays: r.numberOneOf("logRetentionDays", LOG_RETENTION_DAYS, 30) ?? 30,
             keepImages: r.requiredInteger("keepImages", 1, 1000, 20),
             healthCheckGraceSeconds: r.requiredInteger("healthCheckGraceSeconds", 0, 600, 30),

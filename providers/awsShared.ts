@@ -5,7 +5,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import type { AppSpec, ImageArtifact, PushedImage, SharedResources } from "./types";
+import { LIMITS } from "./names";
+import { scopedName } from "./shared";
+import type { AppSpec, ImageArtifact, ParseContext, PushedImage, SharedResources } from "./types";
+import { PROJECT, type Reader } from "../validate";
 
 export const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 export const CERTIFICATE_RULE = { pattern: CERTIFICATE_ARN, allowed: "an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>" };
@@ -34,14 +37,16 @@ export class EcrImage extends pulumi.ComponentResource implements EcrRepository 
         this.repository = new aws.ecr.Repository(
             `${name}-repository`,
             {
-                name: args.app.name,
+                name: scopedName(args.app, LIMITS.ecrRepository),
                 // A tag can never be moved to other bits; deployments use digests anyway.
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "AES256" }],
-                forceDelete: false,
+                // `pulumi destroy` succeeds either way: outside production it deletes the images with
+                // the repository; a production repository (rollback history) is left in the account.
+                forceDelete: !args.app.production,
             },
-            child,
+            { ...child, retainOnDelete: args.app.production },
         );
         new aws.ecr.LifecyclePolicy(
             `${name}-lifecycle`,
@@ -88,7 +93,13 @@ export class SecretKey extends pulumi.ComponentResource {
         super("onedigest:aws:SecretKey", name, {}, opts);
         this.secret = new aws.secretsmanager.Secret(
             `${name}-secret`,
-            { name: `${args.app.name}/secret-key`, description: `SECRET_KEY of ${args.app.name}`, recoveryWindowInDays: 7 },
+            {
+                name: scopedName(args.app, LIMITS.awsSecret, "secret-key"),
+                description: `SECRET_KEY of ${args.app.name} (${args.app.stack})`,
+                // Outside production a destroyed secret is gone at once, so its name is free again;
+                // a production secret can be restored for 7 days (its name stays taken meanwhile).
+                recoveryWindowInDays: args.app.production ? 7 : 0,
+            },
             { parent: this },
         );
         new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: this.secret.id, secretString: pulumi.secret(args.app.secretKey) }, { parent: this });
@@ -106,6 +117,24 @@ export function assumeRolePolicy(service: string, condition?: Record<string, unk
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) }],
     });
+}
+
+/**
+ * HTTPS settings of a load-balanced AWS target that hold together: an app that redirects to HTTPS
+ * (`FORCE_HTTPS`) needs a certificate on its load balancer, and a certificate needs the domain it
+ * was issued for (the load balancer's own name is not on it).
+ */
+export function readHttps(r: Reader, ctx: ParseContext): { certificateArn?: string; domain?: string } {
+    const certificateArn = r.string("certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>", CERTIFICATE_RULE);
+    const domain = r.string("domain", "app.example.com", DOMAIN_RULE);
+    const forceHttps = ["1", "true", "yes", "on"].includes((ctx.appEnv.FORCE_HTTPS ?? "").toLowerCase());
+    if (!r.has("certificateArn") && forceHttps) {
+        r.fail("certificateArn", undefined, `an ACM certificate for the load balancer's HTTPS listener (${PROJECT}:app.env.FORCE_HTTPS is ${ctx.appEnv.FORCE_HTTPS}, so the app redirects every request to HTTPS)`, "arn:aws:acm:<region>:<account>:certificate/<uuid>");
+    }
+    if ((r.has("certificateArn") || forceHttps) && !r.has("domain")) {
+        r.fail("domain", undefined, "the domain the load balancer's certificate was issued for (its own DNS name is not on one); point its DNS at the load balancer", "app.example.com");
+    }
+    return { certificateArn, domain };
 }
 
 export function requireAwsRegion(r: { reportKey(key: string, value: unknown, allowed: string, fix: string): undefined }, region: string | undefined): string {

@@ -2,7 +2,8 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
-import { TargetComponent, plainEnv } from "./shared";
+import { LIMITS, physicalName } from "./names";
+import { TargetComponent, isProductionStack, plainEnv, scopedName } from "./shared";
 import type { TargetArgs, TargetModule } from "./types";
 
 export const CLOUD_RUN_CPUS = ["1", "2", "4", "6", "8"] as const;
@@ -37,7 +38,7 @@ export interface CloudRunSettings {
     readonly public: boolean;
     /** @default true on stacks named prod*, false otherwise */
     readonly deletionProtection: boolean;
-    /** Artifact Registry repository ID. @default the app name */
+    /** Artifact Registry repository ID. @default `<app>-<stack>` */
     readonly repository: string;
 }
 
@@ -71,7 +72,8 @@ export class CloudRunService extends TargetComponent {
                 description: `Images of ${app.name}, deployed by digest`,
                 dockerConfig: { immutableTags: true },
             },
-            { ...child, dependsOn: [registryApi] },
+            // A production registry (the rollback history) is left in the project by `pulumi destroy`.
+            { ...child, dependsOn: [registryApi], retainOnDelete: app.production },
         );
         const host = `${s.region}-docker.pkg.dev`;
         const token = gcp.organizations.getClientConfigOutput(child).accessToken;
@@ -89,7 +91,7 @@ export class CloudRunService extends TargetComponent {
 
         const secret = new gcp.secretmanager.Secret(
             `${name}-secret-key`,
-            { project, secretId: `${app.name}-secret-key`, replication: { auto: {} } },
+            { project, secretId: scopedName(app, LIMITS.gcpSecret, "secret-key"), replication: { auto: {} } },
             { ...child, dependsOn: [secretsApi] },
         );
         const secretVersion = new gcp.secretmanager.SecretVersion(`${name}-secret-key-version`, { secret: secret.id, secretData: pulumi.secret(app.secretKey) }, child);
@@ -97,7 +99,7 @@ export class CloudRunService extends TargetComponent {
         // Its own identity: not the default compute account, which holds Editor on the project.
         const runtime = new gcp.serviceaccount.Account(
             `${name}-runtime`,
-            { project, accountId: `${app.name}-run`.slice(0, 30), displayName: `${app.name} Cloud Run runtime` },
+            { project, accountId: scopedName(app, LIMITS.serviceAccount, "run"), displayName: `${app.name} (${app.stack}) Cloud Run runtime` },
             { ...child, dependsOn: [iamApi] },
         );
         const secretAccess = new gcp.secretmanager.SecretIamMember(
@@ -111,7 +113,7 @@ export class CloudRunService extends TargetComponent {
             `${name}-service`,
             {
                 project,
-                name: app.name,
+                name: scopedName(app, LIMITS.cloudRunService),
                 location: s.region,
                 description: app.description,
                 ingress: INGRESS[s.ingress],
@@ -129,7 +131,7 @@ export class CloudRunService extends TargetComponent {
                             image: pushed.ref,
                             ports: { containerPort: app.port },
                             envs: [
-                                ...Object.entries(plainEnv(app, { port: false }))
+                                ...Object.entries(plainEnv(app, { port: false, proxies: 1 }))
                                     .sort(([a], [b]) => a.localeCompare(b))
                                     .map(([envName, value]) => ({ name: envName, value })),
                                 { name: "SECRET_KEY", valueSource: { secretKeyRef: { secret: secret.secretId, version: secretVersion.version } } },
@@ -186,8 +188,10 @@ export const gcpCloudRun: TargetModule<CloudRunSettings> = {
             maxInstances,
             ingress: r.oneOf("ingress", Object.keys(INGRESS) as Array<keyof typeof INGRESS>, "all") ?? "all",
             public: r.boolean("public", true) ?? true,
-            deletionProtection: r.boolean("deletionProtection", ctx.stack.startsWith("prod")) ?? ctx.stack.startsWith("prod"),
-            repository: r.string("repository", ctx.appName, { pattern: /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, allowed: "an Artifact Registry repository ID (a-z, 0-9, '-')" }) ?? ctx.appName,
+            deletionProtection: r.boolean("deletionProtection", isProductionStack(ctx.stack)) ?? isProductionStack(ctx.stack),
+            repository:
+                r.string("repository", ctx.appName, { pattern: /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, allowed: "an Artifact Registry repository ID (a-z, 0-9, '-')" }) ??
+                physicalName([ctx.appName, ctx.stack], LIMITS.artifactRepository),
         };
     },
     deploy: (name, args, opts) => new CloudRunService(name, args, opts),

@@ -2,7 +2,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import { TargetComponent, envList, plainEnv } from "./shared";
+import { LIMITS } from "./names";
+import { TargetComponent, envList, plainEnv, scopedName } from "./shared";
 import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type TargetArgs, type TargetModule } from "./types";
 
 export const RESTART_POLICIES = ["no", "on-failure", "always", "unless-stopped"] as const;
@@ -25,11 +26,12 @@ export class LocalContainer extends TargetComponent {
         this.container = new docker.Container(
             `${name}-container`,
             {
-                name: `${app.name}-local`,
+                // Scoped by stack: two local stacks on one machine run side by side.
+                name: scopedName(app, LIMITS.container),
                 // By ID: the container runs exactly the bits that were built, whatever a tag says later.
                 image: image.imageId,
                 // One list holding SECRET_KEY, so the whole list is stored as a secret.
-                envs: pulumi.secret(app.secretKey.apply((secretKey) => [...envList(plainEnv(app)), `SECRET_KEY=${secretKey}`])),
+                envs: pulumi.secret(app.secretKey.apply((secretKey) => [...envList(plainEnv(app, { port: true, proxies: 0 })), `SECRET_KEY=${secretKey}`])),
                 ports: [{ internal: app.port, external: settings.port, ip: "127.0.0.1" }],
                 restart: settings.restart,
                 memory: settings.memoryMb,

@@ -1,14 +1,29 @@
 /** Helpers every target uses; nothing here names a cloud. */
 import * as pulumi from "@pulumi/pulumi";
 
+import { physicalName, type NameRule } from "./names";
 import type { AppSpec, Deployment, SharedResources } from "./types";
 
+/** Stacks named prod* keep what cannot be rebuilt (images, secrets) past a destroy. */
+export function isProductionStack(stack: string): boolean {
+    return stack.startsWith("prod");
+}
+
+/** The physical name of one of the app's resources: `<app>-<stack>[-<suffix>…]` within `rule`. */
+export function scopedName(app: Pick<AppSpec, "name" | "stack">, rule: NameRule, ...suffix: string[]): string {
+    return physicalName([app.name, app.stack, ...suffix], rule);
+}
+
 /**
- * Plain environment of the container: the app's env, plus PORT where the platform does not set it
+ * Plain environment of the container: the app's env, how many proxies in front of it set
+ * X-Forwarded-* (the app trusts exactly that many), and PORT where the platform does not set it
  * itself (Heroku and Cloud Run do, and refuse it). SECRET_KEY is never in it.
  */
-export function plainEnv(app: AppSpec, opts: { port: boolean } = { port: true }): Record<string, string> {
-    return opts.port ? { ...app.env, PORT: String(app.port) } : { ...app.env };
+export function plainEnv(app: AppSpec, opts: { port: boolean; proxies: number; schemeProxies?: number }): Record<string, string> {
+    const env: Record<string, string> = { ...app.env, PROXY_FIX_COUNT: String(opts.proxies) };
+    if (opts.schemeProxies !== undefined && opts.schemeProxies !== opts.proxies) env.PROXY_FIX_PROTO_COUNT = String(opts.schemeProxies);
+    if (opts.port) env.PORT = String(app.port);
+    return env;
 }
 
 /** Sorted `NAME=value` entries, for APIs that take a list of strings. */

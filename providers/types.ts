@@ -19,6 +19,13 @@ export const GRACEFUL_TIMEOUT_SECONDS = 8;
 export interface AppSpec {
     /** DNS-safe; resource names derive from it. */
     readonly name: string;
+    /** The Pulumi stack: every physical name is scoped by it (providers/names.ts). */
+    readonly stack: string;
+    /**
+     * A stack named prod*: registries and secrets outlive `pulumi destroy` or a deletion window
+     * (README: Retention); elsewhere destroy removes everything at once.
+     */
+    readonly production: boolean;
     readonly description: string;
     /** Port the container listens on (`PORT`). */
     readonly port: number;
@@ -91,6 +98,11 @@ export interface ParseContext {
     readonly stack: string;
     readonly appName: string;
     readonly appPort: number;
+    /** `app.env`, validated. */
+    readonly appEnv: Readonly<Record<string, string>>;
+    /** The Pulumi organization and project (globally unique names hash them with the stack). */
+    readonly organization: string;
+    readonly project: string;
     readonly platform: Platform;
     /** Another namespace's config, e.g. `("aws", "region")`. */
     providerConfig(namespace: string, key: string): string | undefined;

@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { environmentSettings, type BeanstalkSettings } from "../providers/awsBeanstalk";
 import { FARGATE_SIZES } from "../providers/awsEcs";
 import { configError } from "./helpers";
-import { reveal, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-123456789abc";
@@ -29,10 +29,11 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         assert.strictEqual(policy.rules[0].selection.countNumber, 20);
     });
 
-    it("pushes with the ECR token, its password kept secret", () => {
+    it("pushes through a provider holding the ECR token as a secret, never in the push's inputs", () => {
         const push = one(run, "docker:index/registryImage:RegistryImage");
-        const auth = reveal(push.inputs.authConfig) as Record<string, string>;
-        assert.deepStrictEqual(auth, { address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", username: "AWS", password: "ecr-password-from-token" });
+        for (const key of CREDENTIAL_INPUTS) assert.strictEqual(push.inputs[key], undefined, `the push's inputs hold ${key}`);
+        const auth = registryAuthOf(providerOf(run.mocks, push));
+        assert.deepStrictEqual(auth, [{ address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", username: "AWS", password: "ecr-password-from-token" }]);
         assert.ok(run.mocks.invokes.some((i) => i.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken"));
     });
 
@@ -76,7 +77,8 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         const secret = one(run, "aws:secretsmanager/secret:Secret");
         assert.deepStrictEqual(container.secrets, [{ name: "SECRET_KEY", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${secret.name}` }]);
         const env = container.environment as Array<{ name: string; value: string }>;
-        assert.deepStrictEqual(env, [{ name: "PORT", value: "8080" }]);
+        // Behind one proxy (the ALB): the app trusts one hop of X-Forwarded-*.
+        assert.deepStrictEqual(env, [{ name: "PORT", value: "8080" }, { name: "PROXY_FIX_COUNT", value: "1" }]);
         for (const { name } of env) assert.doesNotMatch(name, /SECRET|PASSWORD|TOKEN|KEY/);
         assert.strictEqual(container.readonlyRootFilesystem, true);
         assert.strictEqual(container.privileged, false);
@@ -131,7 +133,7 @@ describe("aws-beanstalk: defaults on the recorded resources", () => {
         const bundle = one(run, "aws:s3/bucketObjectv2:BucketObjectv2").inputs;
         const dockerrun = JSON.parse(String(bundle.content)) as { AWSEBDockerrunVersion: string; Image: { Name: string }; Ports: Array<{ ContainerPort: string }> };
         assert.strictEqual(dockerrun.AWSEBDockerrunVersion, "1");
-        assert.match(dockerrun.Image.Name, /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/onedigest@sha256:[0-9a-f]{64}$/);
+        assert.match(dockerrun.Image.Name, /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/onedigest-test@sha256:[0-9a-f]{64}$/);
         assert.deepStrictEqual(dockerrun.Ports, [{ ContainerPort: "8080" }]);
         assert.ok(String(bundle.key).includes(dockerrun.Image.Name.split("sha256:")[1]));
     });
@@ -143,7 +145,7 @@ describe("aws-beanstalk: defaults on the recorded resources", () => {
         assert.strictEqual((sse.rules as Array<{ applyServerSideEncryptionByDefault: { sseAlgorithm: string } }>)[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
     });
 
-    it("environment: newest AL2023 Docker stack, health check path, enhanced health, Rolling, secret from Secrets Manager", () => {
+    it("environment: newest AL2023 Docker stack, health check path, enhanced health, capacity kept on deploy, secret from Secrets Manager", () => {
         const env = one(run, "aws:elasticbeanstalk/environment:Environment").inputs;
         assert.strictEqual(env.solutionStackName, "64bit Amazon Linux 2023 v4.4.1 running Docker");
         const lookup = run.mocks.invokes.find((i) => i.token === "aws:elasticbeanstalk/getSolutionStack:getSolutionStack")!;
@@ -152,7 +154,11 @@ describe("aws-beanstalk: defaults on the recorded resources", () => {
         const get = (ns: string, name: string) => settings.find((s) => s.namespace === ns && s.name === name)?.value;
         assert.strictEqual(get("aws:elasticbeanstalk:environment:process:default", "HealthCheckPath"), "/healthcheck");
         assert.strictEqual(get("aws:elasticbeanstalk:healthreporting:system", "SystemType"), "enhanced");
-        assert.strictEqual(get("aws:elasticbeanstalk:command", "DeploymentPolicy"), "Rolling");
+        // One instance by default: Rolling would take it out on every deploy.
+        assert.strictEqual(get("aws:elasticbeanstalk:command", "DeploymentPolicy"), "RollingWithAdditionalBatch");
+        // ALB then nginx append to X-Forwarded-For; only the ALB sets X-Forwarded-Proto.
+        assert.strictEqual(get("aws:elasticbeanstalk:application:environment", "PROXY_FIX_COUNT"), "2");
+        assert.strictEqual(get("aws:elasticbeanstalk:application:environment", "PROXY_FIX_PROTO_COUNT"), "1");
         assert.strictEqual(get("aws:elasticbeanstalk:environment", "LoadBalancerType"), "application");
         assert.strictEqual(get("aws:elasticbeanstalk:application:environment", "PORT"), "8080");
         assert.match(String(get("aws:elasticbeanstalk:application:environmentsecrets", "SECRET_KEY")), /^arn:aws:mock:.*secretsmanager/);
@@ -240,13 +246,13 @@ describe("aws: bad input, exact messages, nothing registered", () => {
         ],
         [
             "malformed certificate ARN",
-            { targets: ["aws-ecs"], ecs: { certificateArn: "arn:aws:iam::123:server-certificate/x" } },
+            { targets: ["aws-ecs"], ecs: { certificateArn: "arn:aws:iam::123:server-certificate/x", domain: "app.example.com" } },
             `onedigest:ecs.certificateArn: got "arn:aws:iam::123:server-certificate/x"; expected an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<uuid>. Fix: pulumi config set --path onedigest:ecs.certificateArn 'arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>'`,
         ],
         [
             "unknown deployment policy",
             { targets: ["aws-beanstalk"], beanstalk: { deploymentPolicy: "BlueGreen" } },
-            `onedigest:beanstalk.deploymentPolicy: got "BlueGreen"; expected one of Rolling, RollingWithAdditionalBatch, Immutable, TrafficSplitting, AllAtOnce. Fix: pulumi config set --path onedigest:beanstalk.deploymentPolicy Rolling`,
+            `onedigest:beanstalk.deploymentPolicy: got "BlueGreen"; expected one of Rolling, RollingWithAdditionalBatch, Immutable, TrafficSplitting, AllAtOnce. Fix: pulumi config set --path onedigest:beanstalk.deploymentPolicy RollingWithAdditionalBatch`,
         ],
         [
             "beanstalk min > max",

@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { configError } from "./helpers";
-import { runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
 
@@ -33,17 +33,17 @@ describe("gcp-cloudrun: recorded inputs", () => {
     });
 
     it("runs the Artifact Registry image by digest on the app's port", () => {
-        assert.match(container.image, /^europe-west1-docker\.pkg\.dev\/onedigest-test\/onedigest\/onedigest@sha256:[0-9a-f]{64}$/);
+        assert.match(container.image, /^europe-west1-docker\.pkg\.dev\/onedigest-test\/onedigest-test\/onedigest@sha256:[0-9a-f]{64}$/);
         assert.deepStrictEqual(container.ports, { containerPort: 8080 });
         const [repo] = run.ofType("gcp:artifactregistry/repository:Repository");
         assert.strictEqual(repo.inputs.format, "DOCKER");
         assert.strictEqual(repo.inputs.location, "europe-west1");
     });
 
-    it("pushes with a short-lived OAuth token kept secret", () => {
+    it("pushes through a provider holding a short-lived OAuth token as a secret", () => {
         const [push] = run.ofType("docker:index/registryImage:RegistryImage");
-        const auth = push.inputs.authConfig as { value: { username: string; password: string; address: string } };
-        assert.deepStrictEqual(auth.value, { address: "europe-west1-docker.pkg.dev", username: "oauth2accesstoken", password: "ya29.short-lived-token" });
+        for (const key of CREDENTIAL_INPUTS) assert.strictEqual(push.inputs[key], undefined, `the push's inputs hold ${key}`);
+        assert.deepStrictEqual(registryAuthOf(providerOf(run.mocks, push)), [{ address: "europe-west1-docker.pkg.dev", username: "oauth2accesstoken", password: "ya29.short-lived-token" }]);
     });
 
     it("probes /healthcheck at startup and for liveness", () => {
@@ -64,8 +64,8 @@ describe("gcp-cloudrun: recorded inputs", () => {
     it("reads SECRET_KEY through secretKeyRef pinned to the created version, never as a plain value", () => {
         const secretEnv = container.envs.find((e) => e.name === "SECRET_KEY")!;
         assert.strictEqual(secretEnv.value, undefined);
-        assert.deepStrictEqual(secretEnv.valueSource, { secretKeyRef: { secret: "onedigest-secret-key", version: "1" } });
-        assert.deepStrictEqual(container.envs.filter((e) => e.value !== undefined).map((e) => e.name), ["LOG_LEVEL"]);
+        assert.deepStrictEqual(secretEnv.valueSource, { secretKeyRef: { secret: "onedigest-test-secret-key", version: "1" } });
+        assert.deepStrictEqual(container.envs.filter((e) => e.value !== undefined).map((e) => e.name), ["LOG_LEVEL", "PROXY_FIX_COUNT"]);
         const [version] = run.ofType("gcp:secretmanager/secretVersion:SecretVersion");
         assert.ok("4dabf18193072939515e22adb298388d" in (version.inputs.secretData as object), "secret data must be a Pulumi secret");
     });
@@ -77,7 +77,7 @@ describe("gcp-cloudrun: recorded inputs", () => {
         assert.strictEqual(template.serviceAccount, email);
         assert.doesNotMatch(template.serviceAccount, /-compute@developer\.gserviceaccount\.com$/);
         const grants = run.mocks.resources.filter((r) => /Iam(Member|Binding|Policy)/.test(r.type) && String(r.inputs.member).includes(email));
-        assert.deepStrictEqual(grants.map((g) => [g.type, g.inputs.role, g.inputs.secretId]), [["gcp:secretmanager/secretIamMember:SecretIamMember", "roles/secretmanager.secretAccessor", "onedigest-secret-key"]]);
+        assert.deepStrictEqual(grants.map((g) => [g.type, g.inputs.role, g.inputs.secretId]), [["gcp:secretmanager/secretIamMember:SecretIamMember", "roles/secretmanager.secretAccessor", "onedigest-test-secret-key"]]);
     });
 
     it("is public through invokerIamDisabled, with no allUsers binding (domain-restricted sharing refuses one)", () => {

@@ -65,7 +65,7 @@ describe("config: bad input, exact messages", () => {
         ],
         [
             "image.ref together with image.promoteFrom",
-            { image: { ref: `r.example.com/app@sha256:${"a".repeat(64)}`, promoteFrom: "acme/onedigest/dev" } },
+            { image: { ref: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/app@sha256:${"a".repeat(64)}`, promoteFrom: "acme/onedigest/dev" } },
             `onedigest:image.promoteFrom: got "acme/onedigest/dev"; expected not both onedigest:image.ref and onedigest:image.promoteFrom: pin an image or promote one, not both. Fix: pulumi config rm --path onedigest:image.ref  (or: pulumi config rm --path onedigest:image.promoteFrom)`,
         ],
         [
@@ -126,7 +126,7 @@ describe("config: errors stop the program before any resource", () => {
         const { message, resources } = await runProgramError({ targets: ["local"], ecss: { cpu: 256 } });
         assert.strictEqual(
             message,
-            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, app, image, local, heroku, ecs, beanstalk, cloudrun. Fix: pulumi config rm onedigest:ecss",
+            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, local, heroku, ecs, beanstalk, cloudrun. Fix: pulumi config rm onedigest:ecss",
         );
         assert.deepStrictEqual(resources, []);
     });

@@ -12,10 +12,11 @@ import * as path from "path";
 
 import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, retryDelay } from "../providers/heroku/client";
 import { appProvider, releaseProvider } from "../providers/heroku/resources";
+import { HEROKU_APP_NAME } from "../providers/heroku";
 import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
 import { release } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
-import { ROOT, TEST_SECRET, isSecret, reveal, runProgram, runProgramError } from "./mocks";
+import { CREDENTIAL_INPUTS, ROOT, TEST_SECRET, isSecret, providerOf, registryAuthOf, reveal, runProgram, runProgramError } from "./mocks";
 import { plainStrings } from "./helpers";
 import { LocalRegistry, registryAvailable } from "./registry";
 
@@ -291,7 +292,8 @@ describe("heroku: the target in the mocked program", () => {
         assert.deepStrictEqual([app.inputs.name, app.inputs.region], ["shop-prod", "eu"]);
         const [push] = run.ofType("docker:index/registryImage:RegistryImage");
         assert.match(String(push.inputs.name), /^registry\.heroku\.com\/shop-prod\/web:sha256-[0-9a-f]{64}$/);
-        assert.deepStrictEqual(reveal(push.inputs.authConfig), { address: "registry.heroku.com", username: "_", password: "hk-secret-123" });
+        for (const key of CREDENTIAL_INPUTS) assert.strictEqual(push.inputs[key], undefined, `the push's inputs hold ${key}`);
+        assert.deepStrictEqual(registryAuthOf(providerOf(run.mocks, push)), [{ address: "registry.heroku.com", username: "_", password: "hk-secret-123" }]);
         const [rel] = run.ofType("pulumi-nodejs:dynamic/heroku:Release");
         assert.strictEqual(rel.inputs.imageId, run.outputs.imageId);
         assert.match(String(rel.inputs.manifestDigest), /^sha256:[0-9a-f]{64}$/);
@@ -305,7 +307,8 @@ describe("heroku: the target in the mocked program", () => {
         const run = await runProgram({ targets: ["heroku"], herokuApiKey: "hk-secret-123" });
         const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
         assert.ok(isSecret(app.inputs.configVars), "configVars must be a secret");
-        assert.deepStrictEqual(reveal(app.inputs.configVars), { SECRET_KEY: TEST_SECRET });
+        // The Heroku router is the one proxy in front of the dyno.
+        assert.deepStrictEqual(reveal(app.inputs.configVars), { PROXY_FIX_COUNT: "1", SECRET_KEY: TEST_SECRET });
         assert.ok(isSecret(app.inputs.apiKey), "the API key must be a secret");
         for (const r of run.mocks.resources) assert.ok(!plainStrings(r.inputs).some((s) => s.includes(TEST_SECRET) || s.includes("hk-secret-123")), `${r.name} holds a secret in plain`);
         // The serialized provider code carries no credentials either.
@@ -354,9 +357,15 @@ describe("heroku: bad input, exact messages, nothing registered", () => {
         assert.deepStrictEqual(result.resources, []);
     });
 
-    it("an app name derived from a long onedigest:app.name", async () => {
-        const result = await runProgramError({ targets: ["heroku"], herokuApiKey: "k", app: { name: "a-very-long-application-name-x1" } });
-        assert.strictEqual(result.message, `onedigest:heroku.appName: got "a-very-long-application-name-x1"; expected ${nameRule}. Fix: pulumi config set --path onedigest:heroku.appName myapp-prod`);
+    it("a long onedigest:app.name still gives a valid default app name, one per stack", async () => {
+        const name = async (stack: string) =>
+            String((await runProgram({ targets: ["heroku"], herokuApiKey: "k", app: { name: "a-very-long-application-name-x1" } }, { stack })).ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.name);
+        const [dev, prod] = [await name("dev"), await name("prod")];
+        for (const n of [dev, prod]) assert.match(n, HEROKU_APP_NAME);
+        assert.notStrictEqual(dev, prod);
+        // Globally unique names carry a hash of organization/project/stack even when short enough.
+        const short = (await runProgram({ targets: ["heroku"], herokuApiKey: "k" }, { stack: "dev" })).ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.name;
+        assert.match(String(short), /^onedigest-dev-[0-9a-f]{6}$/);
     });
 });
 

@@ -3,6 +3,7 @@
  * answers provider invokes with realistic shapes, and runs the program under a given stack config.
  */
 import { createHash } from "crypto";
+import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -19,6 +20,8 @@ export interface Recorded {
     readonly name: string;
     readonly inputs: Record<string, unknown>;
     readonly id: string;
+    /** The provider reference (`urn::id`) an explicit provider was given as. */
+    readonly provider?: string;
 }
 
 export interface Invoke {
@@ -38,6 +41,8 @@ export interface MockOptions {
     readonly stacks?: StackOutputs;
     /** Image ID a pulled RemoteImage reports, by ref; default: derived from the ref. */
     readonly pulledIds?: Readonly<Record<string, string>>;
+    /** Invoke results that replace the defaults below, by token. */
+    readonly invokes?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
 }
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
@@ -51,13 +56,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
         const id = `${args.name}-id`;
-        this.resources.push({ type: args.type, name: args.name, inputs, id });
+        this.resources.push({ type: args.type, name: args.name, inputs, id, provider: args.provider });
         return { id, state: { ...inputs, ...this.state(args.type, args.name, inputs) } };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
         const inputs = args.inputs as Record<string, unknown>;
         this.invokes.push({ token: args.token, inputs });
+        const override = this.options.invokes?.[args.token];
+        if (override) return override(inputs);
         switch (args.token) {
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                 return {
@@ -70,8 +77,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 };
             case "aws:ec2/getVpc:getVpc":
                 return { id: "vpc-0default", cidrBlock: "172.31.0.0/16", default: true };
+            case "aws:ec2/getVpcs:getVpcs":
+                return { ids: ["vpc-0default"], id: "eu-west-1" };
             case "aws:ec2/getSubnets:getSubnets":
                 return { ids: ["subnet-a", "subnet-b", "subnet-c"] };
+            case "aws:ec2/getSubnet:getSubnet":
+                // Subnets named …a, …b, … are in zones eu-west-1a, -1b, …
+                return { id: inputs.id, availabilityZone: `eu-west-1${String(inputs.id).slice(-1)}`, vpcId: "vpc-0123456789abcdef0" };
             case "aws:elasticbeanstalk/getSolutionStack:getSolutionStack":
                 return { id: "stack", name: "64bit Amazon Linux 2023 v4.4.1 running Docker" };
             case "aws:index/getCallerIdentity:getCallerIdentity":
@@ -210,13 +222,13 @@ function recordDependencies(mocks: RecordingMocks): void {
 }
 
 /** Sets mocks and config for one program run and clears the program's modules from the cache. */
-async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean }): Promise<RecordingMocks> {
+async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] }): Promise<RecordingMocks> {
     const mocks = new RecordingMocks(options);
-    await pulumi.runtime.setMocks(mocks, "onedigest", options.stack ?? "test", options.preview ?? false);
+    await pulumi.runtime.setMocks(mocks, "onedigest", options.stack ?? "test", options.preview ?? false, "organization");
     const withSecret: Record<string, unknown> = { secretKey: TEST_SECRET, ...config };
     for (const [k, v] of Object.entries(withSecret)) if (v === null) delete withSecret[k];
     const engine = engineConfig(withSecret);
-    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey"].filter((k) => k in engine);
+    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey", "onedigest:registryAuth"].filter((k) => k in engine && !(options.plainKeys ?? []).includes(k));
     pulumi.runtime.setAllConfig(engine, secretKeys);
     clearProgramModules();
     recordDependencies(mocks);
@@ -229,7 +241,7 @@ async function prepare(config: Record<string, unknown>, options: MockOptions & {
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    options: MockOptions & { stack?: string; preview?: boolean } = {},
+    options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] } = {},
 ): Promise<ProgramRun> {
     const mocks = await prepare(config, options);
     const program = require(path.join(ROOT, "index")) as Record<string, unknown>;
@@ -240,7 +252,7 @@ export async function runProgram(
 }
 
 /** Runs the program expecting a config error; returns its message and what got registered. */
-export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string } = {}): Promise<{ message: string; resources: Recorded[] }> {
+export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string; plainKeys?: readonly string[] } = {}): Promise<{ message: string; resources: Recorded[] }> {
     const mocks = await prepare(config, options);
     try {
         require(path.join(ROOT, "index"));
@@ -267,3 +279,22 @@ export function reveal(value: unknown): unknown {
     }
     return value;
 }
+
+/** The explicit provider a recorded resource was registered with, if any. */
+export function providerOf(mocks: RecordingMocks, resource: Recorded): Recorded | undefined {
+    if (!resource.provider) return undefined;
+    const id = resource.provider.slice(resource.provider.lastIndexOf("::") + 2);
+    return mocks.resources.find((r) => r.type.startsWith("pulumi:providers:") && r.id === id);
+}
+
+/** The registry logins of a docker provider: `[{address, username, password}]`, revealed. */
+export function registryAuthOf(provider: Recorded | undefined): Array<Record<string, unknown>> {
+    assert.ok(provider, "registered without an explicit docker provider");
+    assert.strictEqual(provider.type, "pulumi:providers:docker");
+    assert.ok(isSecret(provider.inputs.registryAuth) || typeof provider.inputs.registryAuth === "string", `${provider.name}: registryAuth is not a secret`);
+    const value = reveal(provider.inputs.registryAuth);
+    return (typeof value === "string" ? JSON.parse(value) : value) as Array<Record<string, unknown>>;
+}
+
+/** Names of inputs that carry registry credentials; none may appear on a resource. */
+export const CREDENTIAL_INPUTS = ["authConfig", "registryAuth", "password"];

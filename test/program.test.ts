@@ -75,7 +75,10 @@ describe("program: image sources", () => {
 
     it("with image.ref builds nothing and runs the pulled image by ID", async () => {
         const pulledId = `sha256:${hex("pinned-config")}`;
-        const run = await runProgram({ targets: ["local"], image: { ref: pinned } }, { pulledIds: { [pinned]: pulledId } });
+        const run = await runProgram(
+            { targets: ["local"], image: { ref: pinned }, registryAuth: [{ address: "registry.example.com", username: "u", password: "p" }] },
+            { pulledIds: { [pinned]: pulledId } },
+        );
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
         const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage");
         assert.strictEqual(pulled.inputs.name, pinned);

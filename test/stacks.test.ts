@@ -1,13 +1,37 @@
 /** The shipped stack files, loaded as the engine would hand them to the program. */
 import * as assert from "assert";
 
-import { hex, runProgram, stackFileConfig, type ProgramRun } from "./mocks";
+import { hex, runProgram, runProgramError, stackFileConfig, type ProgramRun } from "./mocks";
 
 const SECRETS = { "onedigest:secretKey": "stack-test-secret", "onedigest:herokuApiKey": "stack-test-heroku-key" };
+/** What only the stack's owner can know (README: Before the first `pulumi up`). */
+const OWNER = {
+    dev: { "gcp:project": "my-dev-project" },
+    prod: {
+        "gcp:project": "my-prod-project",
+        "onedigest:ecs": { certificateArn: "arn:aws:acm:eu-west-1:210987654321:certificate/11111111-2222-3333-4444-555555555555", domain: "app.example.org" },
+    },
+};
 
-async function runStack(stack: string, options: Parameters<typeof runProgram>[1] = {}): Promise<ProgramRun> {
-    return runProgram({ ...stackFileConfig(stack), ...SECRETS }, { stack, ...options });
+/** A stack file with `extra` merged in (objects field by field, as `pulumi config set --path` would). */
+function withValues(stack: string, extra: Record<string, unknown>): Record<string, unknown> {
+    const config = stackFileConfig(stack);
+    for (const [key, value] of Object.entries(extra)) {
+        const old = config[key];
+        config[key] = typeof value === "object" && typeof old === "object" && old !== null ? { ...old, ...value } : value;
+    }
+    return config;
 }
+
+async function runStack(stack: "local" | "dev" | "prod", options: Parameters<typeof runProgram>[1] = {}): Promise<ProgramRun> {
+    const owner = stack === "local" ? {} : OWNER[stack];
+    return runProgram({ ...withValues(stack, owner), ...SECRETS }, { stack, ...options });
+}
+
+const DEV_ID = `sha256:${hex("dev-build")}`;
+const DEV_REF = `europe-west1-docker.pkg.dev/my-dev-project/onedigest-dev/onedigest@sha256:${hex("dev-manifest")}`;
+/** The dev stack as prod's bare `promoteFrom: dev` resolves it (this organization and project). */
+const DEV_STACK = "organization/onedigest/dev";
 
 describe("stack files", () => {
     it("local: deploys to local Docker only, from a build", async () => {
@@ -23,38 +47,67 @@ describe("stack files", () => {
         assert.deepStrictEqual(Object.keys(run.outputs.deployments as object), ["gcp-cloudrun", "heroku"]);
         const [service] = run.ofType("gcp:cloudrunv2/service:Service");
         assert.strictEqual((service.inputs.template as { scaling: { minInstanceCount: number } }).scaling.minInstanceCount, 0);
+        assert.strictEqual(service.inputs.project, "my-dev-project");
         const [release] = run.ofType("pulumi-nodejs:dynamic/heroku:Release");
         assert.strictEqual(release.inputs.size, "basic");
+        const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
+        assert.match(String(app.inputs.name), /^onedigest-dev-[0-9a-f]{6}$/, "a per-stack Heroku app name nobody else is likely to hold");
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 1);
     });
 
-    it("prod: ECS + Cloud Run, promoted from dev without a build", async () => {
-        const devId = `sha256:${hex("dev-build")}`;
-        const devRef = `europe-west1-docker.pkg.dev/onedigest-dev/onedigest/onedigest@sha256:${hex("dev-manifest")}`;
+    it("prod: ECS + Cloud Run, promoted from this project's dev stack without a build", async () => {
         const run = await runStack("prod", {
-            stacks: { "onedigest/onedigest/dev": { imageId: devId, deployments: { "gcp-cloudrun": { url: "https://dev", image: devRef, imageId: devId } } } },
-            pulledIds: { [devRef]: devId },
+            stacks: { [DEV_STACK]: { imageId: DEV_ID, deployments: { "gcp-cloudrun": { url: "https://dev", image: DEV_REF, imageId: DEV_ID } } } },
+            pulledIds: { [DEV_REF]: DEV_ID },
         });
         const deployments = run.outputs.deployments as Record<string, { imageId: string; url: string }>;
         assert.deepStrictEqual(Object.keys(deployments), ["aws-ecs", "gcp-cloudrun"]);
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
-        assert.strictEqual(run.outputs.imageId, devId);
-        for (const d of Object.values(deployments)) assert.strictEqual(d.imageId, devId);
-        assert.strictEqual(deployments["aws-ecs"].url, "https://app.onedigest.example");
+        assert.deepStrictEqual(run.ofType("pulumi:pulumi:StackReference").map((r) => r.name), [DEV_STACK]);
+        assert.strictEqual(run.outputs.imageId, DEV_ID);
+        for (const d of Object.values(deployments)) assert.strictEqual(d.imageId, DEV_ID);
+        assert.strictEqual(deployments["aws-ecs"].url, "https://app.example.org");
         const [task] = run.ofType("aws:ecs/taskDefinition:TaskDefinition");
         assert.deepStrictEqual([task.inputs.cpu, task.inputs.memory], ["512", "1024"]);
         assert.strictEqual(run.ofType("gcp:cloudrunv2/service:Service")[0].inputs.deletionProtection, true);
     });
 
     it("prod: refuses a promotion whose pulled bits differ from the exported imageId", async () => {
-        const devId = `sha256:${hex("dev-build")}`;
-        const devRef = `europe-west1-docker.pkg.dev/onedigest-dev/onedigest/onedigest@sha256:${hex("dev-manifest")}`;
         await assert.rejects(
             runStack("prod", {
-                stacks: { "onedigest/onedigest/dev": { imageId: devId, deployments: { "gcp-cloudrun": { image: devRef } } } },
-                pulledIds: { [devRef]: `sha256:${hex("something-else")}` },
+                stacks: { [DEV_STACK]: { imageId: DEV_ID, deployments: { "gcp-cloudrun": { image: DEV_REF } } } },
+                pulledIds: { [DEV_REF]: `sha256:${hex("something-else")}` },
             }),
-            /promotion refused: onedigest\/onedigest\/dev exports imageId sha256:[0-9a-f]{64} but its image pulled as sha256:[0-9a-f]{64}/,
+            /promotion refused: organization\/onedigest\/dev exports imageId sha256:[0-9a-f]{64} but its image pulled as sha256:[0-9a-f]{64}/,
         );
+    });
+});
+
+describe("stack files name nothing only one owner can use", () => {
+    it("dev with only its secrets set: the Google Cloud project, and nothing else", async () => {
+        const { message, resources } = await runProgramError({ ...stackFileConfig("dev"), ...SECRETS }, { stack: "dev" });
+        assert.strictEqual(message, "gcp:project: got (not set); expected the Google Cloud project ID to deploy into. Fix: pulumi config set gcp:project my-project-id");
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("prod with only its secrets set: every owner-specific value, all at once", async () => {
+        const { message, resources } = await runProgramError({ ...stackFileConfig("prod"), ...SECRETS }, { stack: "prod" });
+        assert.strictEqual(
+            message,
+            [
+                "3 configuration problems:",
+                "onedigest:ecs.certificateArn: got (not set); expected an ACM certificate for the load balancer's HTTPS listener (onedigest:app.env.FORCE_HTTPS is 1, so the app redirects every request to HTTPS). Fix: pulumi config set --path onedigest:ecs.certificateArn 'arn:aws:acm:<region>:<account>:certificate/<uuid>'",
+                "onedigest:ecs.domain: got (not set); expected the domain the load balancer's certificate was issued for (its own DNS name is not on one); point its DNS at the load balancer. Fix: pulumi config set --path onedigest:ecs.domain app.example.com",
+                "gcp:project: got (not set); expected the Google Cloud project ID to deploy into. Fix: pulumi config set gcp:project my-project-id",
+            ].join("\n"),
+        );
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("holds no project ID, Heroku app name, organization, account or domain", () => {
+        for (const stack of ["dev", "prod"]) {
+            const text = JSON.stringify(stackFileConfig(stack));
+            assert.doesNotMatch(text, /gcp:project|appName|certificateArn|domain|\d{12}|\//, `Pulumi.${stack}.yaml names something of one owner`);
+        }
     });
 });

@@ -50,7 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Trust exactly as many hops as there are load balancers in front of us; more would
         # let a client forge its address or scheme. Outermost, so everything sees the fixed values.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            wsgi, x_for=settings.proxy_count, x_proto=settings.proxy_count
+            wsgi, x_for=settings.proxy_count, x_proto=settings.proxy_proto_count
         )
     else:
         app.wsgi_app = wsgi  # type: ignore[method-assign]

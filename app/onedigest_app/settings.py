@@ -45,6 +45,7 @@ class Settings:
     description: str
     last_commit_sha: str
     proxy_count: int
+    proxy_proto_count: int
     force_https: bool
     hsts_max_age: int
     max_content_length: int
@@ -68,13 +69,22 @@ class Settings:
             raise ConfigError(
                 f"LOG_LEVEL={log_level!r} is not one of {', '.join(LOG_LEVELS)}: set LOG_LEVEL"
             )
+        proxy_count = _int("PROXY_FIX_COUNT", source.get("PROXY_FIX_COUNT", "1"), 0, 10)
         return cls(
             env=env,
             secret_key=source.get("SECRET_KEY") or None,
             version=source.get("APP_VERSION", "0.0.0-dev"),
             description=source.get("APP_DESCRIPTION", "onedigest app"),
             last_commit_sha=source.get("LAST_COMMIT_SHA", "unknown"),
-            proxy_count=_int("PROXY_FIX_COUNT", source.get("PROXY_FIX_COUNT", "1"), 0, 10),
+            proxy_count=proxy_count,
+            # Some proxies append to X-Forwarded-For but pass X-Forwarded-Proto on untouched (the
+            # nginx in front of a Beanstalk container): then fewer hops set the scheme.
+            proxy_proto_count=_int(
+                "PROXY_FIX_PROTO_COUNT",
+                source.get("PROXY_FIX_PROTO_COUNT", str(proxy_count)),
+                0,
+                proxy_count,
+            ),
             force_https=_flag("FORCE_HTTPS", source.get("FORCE_HTTPS", "0")),
             hsts_max_age=_int(
                 "HSTS_MAX_AGE", source.get("HSTS_MAX_AGE", "31536000"), 0, 2 * 31536000

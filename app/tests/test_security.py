@@ -71,6 +71,27 @@ def test_proxyfix_count_is_configurable(make_app, log_lines):
     assert access[-1]["remote_addr"] == "198.51.100.1"
 
 
+def test_proxyfix_proto_count_can_be_smaller_than_the_for_count(make_app, log_lines):
+    # Beanstalk: the ALB sets both headers; the instance's nginx appends to X-Forwarded-For only.
+    client = make_app(PROXY_FIX_COUNT="2", PROXY_FIX_PROTO_COUNT="1", FORCE_HTTPS="1").test_client()
+    log_lines()
+    response = client.get(
+        "/", headers={"X-Forwarded-For": "198.51.100.1, 10.0.0.5", "X-Forwarded-Proto": "https"}
+    )
+    assert response.status_code == 200
+    access = [line for line in log_lines() if line["logger"] == "onedigest.access"]
+    assert access[-1]["remote_addr"] == "198.51.100.1"
+
+
+def test_proxyfix_proto_count_defaults_to_the_for_count(make_app):
+    # Two trusted hops but one X-Forwarded-Proto value: the scheme is not trusted, so no HTTPS.
+    client = make_app(PROXY_FIX_COUNT="2", FORCE_HTTPS="1").test_client()
+    response = client.get(
+        "/", headers={"X-Forwarded-For": "198.51.100.1, 10.0.0.5", "X-Forwarded-Proto": "https"}
+    )
+    assert response.status_code == 308
+
+
 def test_proxyfix_off_ignores_forwarded_headers(make_app):
     client = make_app(PROXY_FIX_COUNT="0", FORCE_HTTPS="1").test_client()
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
@@ -85,6 +106,12 @@ def test_proxyfix_off_ignores_forwarded_headers(make_app):
             "PROXY_FIX_COUNT",
             "-1",
             "PROXY_FIX_COUNT='-1' is not an integer in [0, 10]: set PROXY_FIX_COUNT to one",
+        ),
+        (
+            "PROXY_FIX_PROTO_COUNT",
+            "2",
+            "PROXY_FIX_PROTO_COUNT='2' is not an integer in [0, 1]: "
+            "set PROXY_FIX_PROTO_COUNT to one",
         ),
     ],
 )

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { DEFAULT_API_URL, DEFAULT_REGISTRY_URL } from "./client";
 import { HerokuApp, HerokuRelease } from "./resources";
+import { LIMITS, physicalName } from "../names";
 import { TargetComponent, plainEnv } from "../shared";
 import type { TargetArgs, TargetModule } from "../types";
 
@@ -12,7 +13,7 @@ export const DYNO_SIZES = ["eco", "basic", "standard-1x", "standard-2x", "perfor
 export const HEROKU_APP_NAME = /^[a-z][a-z0-9-]{1,28}[a-z0-9]$/;
 
 export interface HerokuSettings {
-    /** @default the app's name */
+    /** @default `<app>-<stack>-<hash of organization/project/stack>`, within 30 characters */
     readonly appName: string;
     /** @default "us" */
     readonly region: (typeof HEROKU_REGIONS)[number];
@@ -44,7 +45,7 @@ export class HerokuService extends TargetComponent {
                 region: settings.region,
                 team: settings.team,
                 // Heroku sets PORT itself; SECRET_KEY travels as a secret config var.
-                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...plainEnv(app, { port: false }), SECRET_KEY: secretKey }))),
+                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...plainEnv(app, { port: false, proxies: 1 }), SECRET_KEY: secretKey }))),
                 ...api,
             },
             { parent: this },
@@ -87,8 +88,9 @@ export const heroku: TargetModule<HerokuSettings> = {
     parse(r, ctx) {
         r.rejectUnknown(["appName", "region", "team", "dynoSize", "quantity", "releaseTimeoutSeconds"]);
         const nameRule = { pattern: HEROKU_APP_NAME, allowed: "a Heroku app name: 3-30 characters of a-z, 0-9 and '-', starting with a letter, ending with a letter or digit" };
-        const appName = r.string("appName", "myapp-prod", nameRule) ?? ctx.appName;
-        if (!r.has("appName") && !HEROKU_APP_NAME.test(appName)) r.fail("appName", appName, nameRule.allowed, "myapp-prod");
+        // Heroku app names are global: the default carries a hash of organization, project and
+        // stack, so it is this stack's and unlikely to be anyone else's.
+        const appName = r.string("appName", "myapp-prod", nameRule) ?? physicalName([ctx.appName, ctx.stack], { ...LIMITS.herokuApp, unique: `${ctx.organization}/${ctx.project}/${ctx.stack}` });
         const dynoSize = r.oneOf("dynoSize", DYNO_SIZES, "basic") ?? "basic";
         const quantity = r.requiredInteger("quantity", 0, 100, 1);
         if ((dynoSize === "eco" || dynoSize === "basic") && quantity > 1) {

@@ -1,0 +1,159 @@
+/**
+ * Registry credentials: every pull and push goes through a docker provider whose secret
+ * `registryAuth` covers exactly its registry; no resource input holds a credential, and a rotated
+ * token changes no push. (Mocks prove the shape; test/engine/stacks.test.ts logs in for real.)
+ */
+import * as assert from "assert";
+
+import { TARGET_KINDS } from "../providers";
+import { registryHost, registrySource } from "../registryAuth";
+import { CREDENTIAL_INPUTS, hex, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun } from "./mocks";
+
+const DIGEST = `sha256:${hex("pinned")}`;
+const ECR_REF = `210987654321.dkr.ecr.us-east-1.amazonaws.com/team/app@${DIGEST}`;
+const GAR_REF = `us-docker.pkg.dev/team-project/images/app@${DIGEST}`;
+const HEROKU_REF = `registry.heroku.com/shop-prod/web@${DIGEST}`;
+const OTHER_REF = `registry.example.com:5000/team/app@${DIGEST}`;
+const CLOUD = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
+
+function pullAuth(run: ProgramRun): Array<Record<string, unknown>> {
+    const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage");
+    for (const key of CREDENTIAL_INPUTS) assert.strictEqual(pulled.inputs[key], undefined, `the pull's inputs hold ${key}`);
+    return registryAuthOf(providerOf(run.mocks, pulled));
+}
+
+describe("registries: where credentials come from", () => {
+    it("reads the registry host of a reference as Docker does", () => {
+        assert.strictEqual(registryHost(ECR_REF), "210987654321.dkr.ecr.us-east-1.amazonaws.com");
+        assert.strictEqual(registryHost(OTHER_REF), "registry.example.com:5000");
+        assert.strictEqual(registryHost(`localhost/app@${DIGEST}`), "localhost");
+        assert.strictEqual(registryHost(`library/python@${DIGEST}`), "docker.io");
+    });
+
+    it("a configured login wins over the built-in kinds", () => {
+        const configured = [{ address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", username: "u", password: "p" }];
+        assert.strictEqual(registrySource("123456789012.dkr.ecr.eu-west-1.amazonaws.com", { configured, herokuHost: "registry.heroku.com" }).kind, "configured");
+        assert.deepStrictEqual(registrySource("123456789012.dkr.ecr.eu-west-1.amazonaws.com", { configured: [], herokuHost: "registry.heroku.com" }), { kind: "ecr", registryId: "123456789012", region: "eu-west-1" });
+    });
+});
+
+describe("registries: a pinned image pulls with credentials for exactly its host", () => {
+    it("ECR: a token of that registry, in the ref's region", async () => {
+        const run = await runProgram({ targets: ["local"], image: { ref: ECR_REF } });
+        assert.deepStrictEqual(pullAuth(run), [{ address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com".replace("123456789012", "210987654321").replace("eu-west-1", "us-east-1"), username: "AWS", password: "ecr-password-from-token" }]);
+        const token = run.mocks.invokes.find((i) => i.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken");
+        assert.deepStrictEqual(token?.inputs, { registryId: "210987654321", region: "us-east-1" });
+    });
+
+    it("Artifact Registry: oauth2accesstoken and the caller's access token", async () => {
+        const run = await runProgram({ targets: ["local"], image: { ref: GAR_REF } });
+        assert.deepStrictEqual(pullAuth(run), [{ address: "us-docker.pkg.dev", username: "oauth2accesstoken", password: "ya29.short-lived-token" }]);
+    });
+
+    it("Heroku: _ and the API key", async () => {
+        const run = await runProgram({ targets: ["local"], image: { ref: HEROKU_REF }, herokuApiKey: "hk-key" });
+        assert.deepStrictEqual(pullAuth(run), [{ address: "registry.heroku.com", username: "_", password: "hk-key" }]);
+    });
+
+    it("any other registry: the secret onedigest:registryAuth entry for its host", async () => {
+        const registryAuth = [
+            { address: "ghcr.io", username: "someone", password: "ghp-other" },
+            { address: "registry.example.com:5000", username: "deploy", password: "s3cret" },
+        ];
+        const run = await runProgram({ targets: ["local"], image: { ref: OTHER_REF }, registryAuth });
+        assert.deepStrictEqual(pullAuth(run), [{ address: "registry.example.com:5000", username: "deploy", password: "s3cret" }]);
+    });
+
+    it("a public registry, when configured as one", async () => {
+        const run = await runProgram({ targets: ["local"], image: { ref: OTHER_REF }, registryAuth: [{ address: "registry.example.com:5000", authDisabled: true }] });
+        assert.deepStrictEqual(pullAuth(run), [{ address: "registry.example.com:5000", authDisabled: true }]);
+    });
+});
+
+describe("registries: bad or missing credentials, before any resource", () => {
+    const cases: Array<[string, Record<string, unknown>, string, { plainKeys?: string[] }?]> = [
+        [
+            "an unknown private host without credentials",
+            { targets: ["local"], image: { ref: OTHER_REF } },
+            "onedigest:registryAuth: got (not set); expected credentials for registry.example.com:5000, which onedigest:image.ref pulls from (a secret list of {address, username, password}, or {address, authDisabled: true} for a public registry; ECR, Artifact Registry and Heroku need none). Fix: pulumi config rm onedigest:registryAuth && pulumi config set --secret --path 'onedigest:registryAuth[0].address' registry.example.com:5000 && pulumi config set --secret --path 'onedigest:registryAuth[0].username' '<user>' && pulumi config set --secret --path 'onedigest:registryAuth[0].password' '<token>'",
+        ],
+        [
+            "a Heroku ref without an API key",
+            { targets: ["local"], image: { ref: HEROKU_REF } },
+            "onedigest:herokuApiKey: got (not set); expected a Heroku API key (secret) to pull from registry.heroku.com, or the HEROKU_API_KEY environment variable. Fix: pulumi config set --secret onedigest:herokuApiKey <key>",
+        ],
+        [
+            "credentials in plain config",
+            { targets: ["local"], image: { ref: OTHER_REF }, registryAuth: [{ address: "registry.example.com:5000", username: "deploy", password: "s3cret" }] },
+            "onedigest:registryAuth: got a value (not shown: it holds credentials); expected a secret value: registry credentials are never stored in plain config. Fix: pulumi config rm onedigest:registryAuth && pulumi config set --secret --path 'onedigest:registryAuth[0].address' registry.example.com && pulumi config set --secret --path 'onedigest:registryAuth[0].username' deploy && pulumi config set --secret --path 'onedigest:registryAuth[0].password' '<token>'",
+            { plainKeys: ["onedigest:registryAuth"] },
+        ],
+        [
+            "an entry without a password",
+            { targets: ["local"], registryAuth: [{ address: "registry.example.com", username: "deploy" }] },
+            "onedigest:registryAuth[0]: got a value (not shown: it holds credentials); expected {address: <registry host[:port]>, username, password} or {address, authDisabled: true}. Fix: pulumi config rm --path 'onedigest:registryAuth[0]' && pulumi config set --secret --path 'onedigest:registryAuth[0].address' registry.example.com && pulumi config set --secret --path 'onedigest:registryAuth[0].username' deploy && pulumi config set --secret --path 'onedigest:registryAuth[0].password' '<token>'",
+        ],
+    ];
+    for (const [what, config, message, options] of cases) {
+        it(what, async () => {
+            delete process.env.HEROKU_API_KEY;
+            const result = await runProgramError(config, options ?? {});
+            assert.strictEqual(result.message, message);
+            assert.deepStrictEqual(result.resources, []);
+        });
+    }
+
+    it("a promotion from a registry the stack cannot log in to fails naming the key", async () => {
+        const ref = `registry.example.com:5000/team/app@${DIGEST}`;
+        await assert.rejects(
+            runProgram({ targets: ["local"], image: { promoteFrom: "dev" } }, { stacks: { "organization/onedigest/dev": { imageId: `sha256:${hex("id")}`, deployments: { x: { image: ref } } } } }),
+            /onedigest:registryAuth: got \(not set\); expected credentials for registry\.example\.com:5000, which promotion from organization\/onedigest\/dev pulls from/,
+        );
+    });
+
+    it("a promotion from ECR pulls with that registry's token", async () => {
+        const id = `sha256:${hex("id")}`;
+        const run = await runProgram(
+            { targets: ["local"], image: { promoteFrom: "dev" } },
+            { stacks: { "organization/onedigest/dev": { imageId: id, deployments: { "aws-ecs": { image: ECR_REF } } } }, pulledIds: { [ECR_REF]: id } },
+        );
+        assert.deepStrictEqual(pullAuth(run).map((l) => [l.address, l.username]), [["210987654321.dkr.ecr.us-east-1.amazonaws.com", "AWS"]]);
+    });
+});
+
+describe("registries: pushes carry no credentials, and a rotated token changes no push", () => {
+    const rotated = (password: string) => ({
+        "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
+            userName: "AWS",
+            password,
+            proxyEndpoint: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+            registryId: "123456789012",
+            authorizationToken: "",
+            expiresAt: "",
+        }),
+        "gcp:organizations/getClientConfig:getClientConfig": () => ({ accessToken: `ya29.${password}`, project: "p", region: "r", zone: "z", id: "x" }),
+    });
+
+    it("each push's provider logs in to its own registry only, as a secret", async () => {
+        const run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD });
+        const pushes = run.ofType("docker:index/registryImage:RegistryImage");
+        assert.strictEqual(pushes.length, 3, "ECR (shared by ECS and Beanstalk), Artifact Registry, Heroku");
+        const hosts = pushes.map((push) => {
+            for (const r of [push, ...run.ofType("docker:index/tag:Tag")]) for (const key of CREDENTIAL_INPUTS) assert.strictEqual(r.inputs[key], undefined, `${r.name} holds ${key}`);
+            const auth = registryAuthOf(providerOf(run.mocks, push));
+            assert.strictEqual(auth.length, 1);
+            assert.ok(String(push.inputs.name).startsWith(`${String(auth[0].address)}/`), `${push.name} pushes to ${String(push.inputs.name)} with a login for ${String(auth[0].address)}`);
+            return auth[0].address;
+        });
+        assert.deepStrictEqual(hosts.sort(), ["123456789012.dkr.ecr.eu-west-1.amazonaws.com", "europe-west1-docker.pkg.dev", "registry.heroku.com"]);
+    });
+
+    it("a second evaluation with rotated tokens changes no push or tag input", async () => {
+        const first = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD }, { invokes: rotated("token-one") });
+        const second = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD }, { invokes: rotated("token-two") });
+        const inputs = (run: ProgramRun, type: string) => JSON.stringify(run.ofType(type).map((r) => [r.name, r.inputs]));
+        for (const type of ["docker:index/registryImage:RegistryImage", "docker:index/tag:Tag"]) assert.strictEqual(inputs(second, type), inputs(first, type), type);
+        const providers = (run: ProgramRun) => JSON.stringify(run.ofType("pulumi:providers:docker").map((p) => registryAuthOf(p)));
+        assert.notStrictEqual(providers(second), providers(first), "the tokens live on the providers");
+    });
+});
