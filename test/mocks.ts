@@ -49,6 +49,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: Recorded[] = [];
     /** Logical names each resource was registered as depending on (dependsOn and input dependencies). */
     readonly dependencies = new Map<string, string[]>();
+    /** Resource options that change what the engine does on replace and destroy, by logical name. */
+    readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean }>();
     readonly invokes: Invoke[] = [];
 
     constructor(private readonly options: MockOptions = {}) {}
@@ -206,6 +208,8 @@ async function settle(mocks: RecordingMocks): Promise<void> {
 interface RegisterRequest {
     getName(): string;
     getDependenciesList(): string[];
+    getRetainondelete(): boolean | undefined;
+    getDeletebeforereplace(): boolean;
 }
 interface MonitorLike {
     registerResource(req: RegisterRequest, callback: unknown): unknown;
@@ -217,6 +221,7 @@ function recordDependencies(mocks: RecordingMocks): void {
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         mocks.dependencies.set(req.getName(), req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2)));
+        mocks.lifecycle.set(req.getName(), { retainOnDelete: req.getRetainondelete() ?? false, deleteBeforeReplace: req.getDeletebeforereplace() });
         return register(req, callback);
     };
 }

@@ -48,6 +48,7 @@ function sourcesFrom(all: Record<string, { value?: string; objectValue?: unknown
         providerConfig: (ns, key) => provider[`${ns}:${key}`],
         env: {},
         setKeys: Object.keys(values),
+        secretKeys: Object.entries(all).filter(([, entry]) => entry.secret).map(([key]) => key),
     };
 }
 

@@ -4,9 +4,11 @@
  * platforms expect, and one image keeps one identity across three registries.
  */
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import * as path from "path";
 
-import { APP_DIR, buildArgs } from "../../image";
+import { APP_DIR, buildArgs, engineImageStore } from "../../image";
 import { HerokuClient } from "../../providers/heroku/client";
 import { release } from "../../providers/heroku/operations";
 import { FakeHeroku } from "../heroku/fakeHeroku";
@@ -48,6 +50,15 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
         imageId = docker("image", "inspect", "--format", "{{.Id}}", tag);
         const size = Number(docker("image", "inspect", "--format", "{{.Size}}", tag));
         console.log(`      [size] image ${imageId}: ${(size / 1e6).toFixed(1)} MB`);
+    });
+
+    it("runs on the classic image store, where the image ID is the config digest (the program checks this engine too)", () => {
+        assert.strictEqual(engineImageStore(), "classic");
+        // The config blob `docker save` writes, hashed: the identity every registry and Heroku see.
+        const save = `docker save ${tag} | tar -xO manifest.json`;
+        const manifest = JSON.parse(execFileSync("bash", ["-o", "pipefail", "-c", save], { encoding: "utf8", maxBuffer: 1 << 20 })) as Array<{ Config: string }>;
+        const config = execFileSync("bash", ["-o", "pipefail", "-c", `docker save ${tag} | tar -xO ${manifest[0].Config}`], { maxBuffer: 64 << 20 });
+        assert.strictEqual(`sha256:${createHash("sha256").update(config).digest("hex")}`, imageId);
     });
 
     it("has the identity shape and the build's labels, user and health check", () => {

@@ -1,0 +1,168 @@
+/**
+ * Platform defaults that hold in real accounts and organizations: networks that may not exist,
+ * deployments that keep capacity, CPU architectures that match, proxies the app may trust, and the
+ * Docker image store the identity depends on.
+ */
+import * as assert from "assert";
+
+import { imageStoreOf, requireClassicImageStore } from "../image";
+import { instanceArchitecture } from "../providers/awsBeanstalk";
+import { TARGET_KINDS } from "../providers";
+import { configError } from "./helpers";
+import { runProgram, runProgramError, type ProgramRun } from "./mocks";
+
+const AWS = { "aws:region": "eu-west-1" };
+const CLOUD = { ...AWS, "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
+
+describe("platforms: ECS networks", () => {
+    it("an account without a default VPC gets a message naming ecs.vpcId and ecs.subnetIds", async () => {
+        await assert.rejects(
+            runProgram({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getVpcs:getVpcs": () => ({ ids: [], id: "eu-west-1" }) } }),
+            (err: Error) => {
+                assert.match(err.message, /onedigest:ecs\.vpcId: got \(not set\); expected a VPC with public subnets in two availability zones \(this account has no default VPC in eu-west-1\)\. Fix: pulumi config set --path onedigest:ecs\.vpcId vpc-0123456789abcdef0 && pulumi config rm --path onedigest:ecs\.subnetIds && pulumi config set --path 'onedigest:ecs\.subnetIds\[0\]' subnet-0123456789abcdef0/);
+                return true;
+            },
+        );
+    });
+
+    it("looks the default VPC up with a filter that may match nothing (not a lookup that fails)", async () => {
+        const run = await runProgram({ targets: ["aws-ecs"], ...AWS });
+        assert.ok(run.mocks.invokes.some((i) => i.token === "aws:ec2/getVpcs:getVpcs" && JSON.stringify(i.inputs).includes("is-default")));
+        assert.ok(!run.mocks.invokes.some((i) => i.token === "aws:ec2/getVpc:getVpc"));
+    });
+
+    it("configured subnets in one availability zone are refused", async () => {
+        const subnetIds = ["subnet-0123456789abcdef0", "subnet-0123456789abcde10"];
+        await assert.rejects(
+            runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } }),
+            /onedigest:ecs\.subnetIds: got \["subnet-0123456789abcdef0","subnet-0123456789abcde10"\]; expected subnets in at least two availability zones \(an ALB needs two; these are all in eu-west-10\)/,
+        );
+    });
+
+    it("configured subnets in two zones are used for the ALB", async () => {
+        const subnetIds = ["subnet-0123456789abcdefa", "subnet-0123456789abcdefb"];
+        const run = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } });
+        assert.deepStrictEqual(run.ofType("aws:lb/loadBalancer:LoadBalancer")[0].inputs.subnets, subnetIds);
+    });
+});
+
+describe("platforms: Beanstalk deployments and architectures", () => {
+    it("Rolling with one instance would take the only instance out: refused", async () => {
+        const { message, resources } = await runProgramError({ targets: ["aws-beanstalk"], ...AWS, beanstalk: { deploymentPolicy: "Rolling" } });
+        assert.strictEqual(
+            message,
+            "onedigest:beanstalk.deploymentPolicy: got \"Rolling\"; expected a policy that keeps capacity while deploying with minInstances 1 (Rolling takes the only instance out): RollingWithAdditionalBatch or Immutable. Fix: pulumi config set --path onedigest:beanstalk.deploymentPolicy RollingWithAdditionalBatch",
+        );
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("Rolling is fine with two or more instances", async () => {
+        const run = await runProgram({ targets: ["aws-beanstalk"], ...AWS, beanstalk: { deploymentPolicy: "Rolling", minInstances: 2, maxInstances: 4 } });
+        const settings = run.ofType("aws:elasticbeanstalk/environment:Environment")[0].inputs.settings as Array<{ name: string; value: string }>;
+        assert.strictEqual(settings.find((s) => s.name === "DeploymentPolicy")?.value, "Rolling");
+    });
+
+    it("knows Graviton instance families", () => {
+        for (const t of ["t4g.small", "m7g.large", "c7gn.xlarge", "m6gd.large", "im4gn.large", "a1.medium"]) assert.strictEqual(instanceArchitecture(t), "linux/arm64", t);
+        for (const t of ["t3.small", "m7i.large", "c5n.xlarge", "g5.xlarge", "inf2.xlarge", "m7a.large"]) assert.strictEqual(instanceArchitecture(t), "linux/amd64", t);
+    });
+
+    it("an arm64 image on an x86 instance type, and the reverse, are config errors", () => {
+        assert.strictEqual(
+            configError({ targets: ["aws-beanstalk"], image: { platform: "linux/arm64" } }, { providerConfig: (ns, key) => (ns === "aws" && key === "region" ? "eu-west-1" : undefined) }),
+            "onedigest:beanstalk.instanceType: got \"t3.small\"; expected an instance type that runs linux/arm64 images (a Graviton type such as t4g.small), or set onedigest:image.platform to linux/amd64. Fix: pulumi config set --path onedigest:beanstalk.instanceType t4g.small",
+        );
+        assert.strictEqual(
+            configError({ targets: ["aws-beanstalk"], beanstalk: { instanceType: "t4g.small" } }, { providerConfig: (ns, key) => (ns === "aws" && key === "region" ? "eu-west-1" : undefined) }),
+            "onedigest:beanstalk.instanceType: got \"t4g.small\"; expected an instance type that runs linux/amd64 images (an x86 type such as t3.small), or set onedigest:image.platform to linux/arm64. Fix: pulumi config set --path onedigest:beanstalk.instanceType t3.small",
+        );
+    });
+});
+
+describe("platforms: the app trusts exactly the proxies in front of it", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD, app: { env: { LOG_LEVEL: "INFO" } } });
+    });
+
+    /** PROXY_FIX_COUNT / PROXY_FIX_PROTO_COUNT as each platform receives them. */
+    function hops(kind: (typeof TARGET_KINDS)[number]): [string | undefined, string | undefined] {
+        const pick = (entries: Array<[string, string]>): [string | undefined, string | undefined] => {
+            const env = Object.fromEntries(entries);
+            return [env.PROXY_FIX_COUNT, env.PROXY_FIX_PROTO_COUNT];
+        };
+        const reveal = (v: unknown): unknown => (typeof v === "object" && v !== null && "value" in v && Object.keys(v).some((k) => k.length === 32) ? (v as { value: unknown }).value : v);
+        switch (kind) {
+            case "local":
+                return pick((reveal(run.ofType("docker:index/container:Container")[0].inputs.envs) as string[]).map((e) => e.split("=", 2) as [string, string]));
+            case "heroku":
+                return pick(Object.entries(reveal(run.ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.configVars) as Record<string, string>));
+            case "aws-ecs": {
+                const [container] = JSON.parse(String(run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.containerDefinitions)) as Array<{ environment: Array<{ name: string; value: string }> }>;
+                return pick(container.environment.map((e) => [e.name, e.value]));
+            }
+            case "aws-beanstalk": {
+                const settings = run.ofType("aws:elasticbeanstalk/environment:Environment")[0].inputs.settings as Array<{ namespace: string; name: string; value: string }>;
+                return pick(settings.filter((s) => s.namespace === "aws:elasticbeanstalk:application:environment").map((s) => [s.name, s.value]));
+            }
+            case "gcp-cloudrun": {
+                const containers = (run.ofType("gcp:cloudrunv2/service:Service")[0].inputs.template as { containers: Array<{ envs: Array<{ name: string; value?: string }> }> }).containers;
+                return pick(containers[0].envs.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+            }
+        }
+    }
+
+    const expected: Record<(typeof TARGET_KINDS)[number], [string | undefined, string | undefined]> = {
+        // Published on 127.0.0.1 with nothing in front: forwarded headers are a client's to forge.
+        local: ["0", undefined],
+        heroku: ["1", undefined],
+        "aws-ecs": ["1", undefined],
+        // The ALB, then nginx on the instance (which appends to X-Forwarded-For only).
+        "aws-beanstalk": ["2", "1"],
+        "gcp-cloudrun": ["1", undefined],
+    };
+    for (const kind of TARGET_KINDS) {
+        it(kind, () => assert.deepStrictEqual(hops(kind), expected[kind]));
+    }
+
+    it("a stack cannot override the hop counts through app.env", () => {
+        assert.match(configError({ app: { env: { PROXY_FIX_COUNT: "5" } } }), /^onedigest:app\.env\.PROXY_FIX_COUNT: got "PROXY_FIX_COUNT"; expected a name other than .*PROXY_FIX_COUNT, PROXY_FIX_PROTO_COUNT \(set by onedigest\)/);
+    });
+});
+
+describe("platforms: Docker's image store", () => {
+    // `docker info --format '{{json .DriverStatus}}'` as engines print it.
+    const CLASSIC_OVERLAY2 = '[["Backing Filesystem","extfs"],["Supports d_type","true"],["Using metacopy","false"],["Native Overlay Diff","true"],["userxattr","false"]]';
+    const CLASSIC_VFS = "null";
+    const CONTAINERD = '[["driver-type","io.containerd.snapshotter.v1"]]';
+
+    it("tells the stores apart from docker info", () => {
+        assert.strictEqual(imageStoreOf(CLASSIC_OVERLAY2), "classic");
+        assert.strictEqual(imageStoreOf(CLASSIC_VFS), "classic");
+        assert.strictEqual(imageStoreOf(""), "classic");
+        assert.strictEqual(imageStoreOf(CONTAINERD), "containerd");
+    });
+
+    it("the classic store (and an engine that cannot be asked) pass", () => {
+        requireClassicImageStore("classic");
+        requireClassicImageStore(undefined);
+    });
+
+    it("the containerd store stops the program before any resource, saying what to change", async () => {
+        const cache = globalThis as unknown as Record<symbol, unknown>;
+        const key = Symbol.for("onedigest.imageStore");
+        const had = key in cache;
+        const old = cache[key];
+        cache[key] = imageStoreOf(CONTAINERD);
+        try {
+            const { message, resources } = await runProgramError({ targets: ["local"] });
+            assert.match(message, /^Docker's containerd image store is enabled on this engine \(docker info: driver-type io\.containerd\.snapshotter\.v1\)\./);
+            assert.match(message, /Use containerd for pulling and storing images/);
+            assert.match(message, /"containerd-snapshotter": false/);
+            assert.deepStrictEqual(resources, []);
+        } finally {
+            if (had) cache[key] = old;
+            else delete cache[key];
+        }
+    });
+});
