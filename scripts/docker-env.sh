@@ -3,7 +3,7 @@
 #
 #   scripts/docker-env.sh up   STATE_DIR   start dockerd + registries, build the base; writes STATE_DIR/env
 #   scripts/docker-env.sh down STATE_DIR   stop everything started by `up` (engine, bridge, registries)
-#   scripts/docker-env.sh install          only install the Debian packages (docker.io, docker-registry, debootstrap)
+#   scripts/docker-env.sh install          only install the Debian packages (docker.io, docker-registry, debootstrap, apache2-utils)
 #
 # The registries stand in for ECR, Artifact Registry and registry.heroku.com. Nothing can be pulled
 # on the test machines, so the Dockerfile's base (python:3.12-slim-bookworm) is replaced by a
@@ -52,6 +52,7 @@ install_packages() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v docker >/dev/null || missing+=(docker.io)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v htpasswd >/dev/null || missing+=(apache2-utils)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
   log "installing ${missing[*]}"

@@ -85,3 +85,70 @@ export class LocalRegistry {
         return { configDigest, manifestDigest: res.headers.get("docker-content-digest")! };
     }
 }
+
+/**
+ * A registry that, like every real private one, answers only to logins: Debian's docker-registry
+ * over HTTPS (the certificate scripts/docker-env.sh made for this run) with htpasswd users. It can
+ * restart with other passwords on the same port and storage, as a rotated token looks to a client.
+ */
+export class SecureRegistry {
+    private proc?: ChildProcess;
+    private dir = "";
+    private port = 0;
+    host = "";
+
+    constructor(private users: Readonly<Record<string, string>>) {}
+
+    async start(): Promise<void> {
+        const certs = process.env.NODE_EXTRA_CA_CERTS;
+        if (!certs) throw new Error("no registry certificate: run through scripts/test.sh (scripts/docker-env.sh makes it)");
+        this.port = await freePort();
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-secure-registry-"));
+        const tls = path.dirname(certs);
+        fs.writeFileSync(
+            path.join(this.dir, "config.yml"),
+            [
+                "version: 0.1",
+                "log: { level: error }",
+                `storage: { filesystem: { rootdirectory: ${this.dir}/data }, delete: { enabled: true } }`,
+                `http: { addr: 127.0.0.1:${this.port}, tls: { certificate: ${tls}/cert.pem, key: ${tls}/key.pem } }`,
+                `auth: { htpasswd: { realm: onedigest-test, path: ${this.dir}/htpasswd } }`,
+                "",
+            ].join("\n"),
+        );
+        this.host = `127.0.0.1:${this.port}`;
+        await this.serve();
+    }
+
+    /** Stops, replaces every password, and serves the same images again on the same address. */
+    async restart(users: Readonly<Record<string, string>>): Promise<void> {
+        await this.halt();
+        this.users = users;
+        await this.serve();
+    }
+
+    async stop(): Promise<void> {
+        await this.halt();
+        if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    private async serve(): Promise<void> {
+        const lines = Object.entries(this.users).map(([user, password]) => {
+            const out = spawnSync("htpasswd", ["-Bbn", user, password], { encoding: "utf8" });
+            if (out.status !== 0) throw new Error(`htpasswd: ${out.stderr}`);
+            return out.stdout.trim();
+        });
+        fs.writeFileSync(path.join(this.dir, "htpasswd"), `${lines.join("\n")}\n`);
+        this.proc = spawn("docker-registry", ["serve", path.join(this.dir, "config.yml")], { stdio: "ignore" });
+        // Up when it challenges an anonymous client.
+        await waitFor("docker-registry (htpasswd)", 15_000, async () => ((await fetch(`https://${this.host}/v2/`)).status === 401 ? true : undefined));
+    }
+
+    private async halt(): Promise<void> {
+        if (this.proc && this.proc.exitCode === null) {
+            const exited = new Promise((r) => this.proc!.once("exit", r));
+            this.proc.kill("SIGTERM");
+            await exited;
+        }
+    }
+}

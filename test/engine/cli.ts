@@ -85,10 +85,11 @@ export class Stack {
     }
 
     /** Sets a string key (`onedigest:` added when it has no namespace). */
-    async setConfig(key: string, value: string, opts: { secret?: boolean } = {}): Promise<void> {
+    async setConfig(key: string, value: string, opts: { secret?: boolean; path?: boolean } = {}): Promise<void> {
         const full = key.includes(":") ? key : `onedigest:${key}`;
         // The value goes on stdin, as a user pipes a secret: it never shows in a process list.
-        ok(await this.cli(["config", "set", full, ...(opts.secret ? ["--secret"] : [])], { input: value }), `pulumi config set ${full}`);
+        const flags = [...(opts.secret ? ["--secret"] : []), ...(opts.path ? ["--path"] : [])];
+        ok(await this.cli(["config", "set", full, ...flags], { input: value }), `pulumi config set ${full}`);
     }
 
     /** Sets many keys in one call, lists and objects element by element (`set-all --path`). */

@@ -1,21 +1,38 @@
 /**
  * The program through the real Pulumi CLI and engine, beyond the local stack: Heroku's dynamic
- * providers (against the fake Platform API and a real loopback registry), promotion through a
- * StackReference on the file backend, pinning by `image.ref`, a tampered promotion, and bad input.
- * Stacks keep their config files in a temporary directory; the repository is left as it was.
+ * providers (against the fake Platform API and a real loopback registry that refuses anonymous
+ * clients, as every private registry does), promotion through a StackReference on the file
+ * backend, pinning by `image.ref` with a login from `onedigest:registryAuth` and that login's
+ * rotation, a tampered promotion, and bad input. Stacks keep their config files in a temporary
+ * directory; the repository is left as it was.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
+import { APP_DIR, buildArgs } from "../../image";
 import { FakeHeroku } from "../heroku/fakeHeroku";
 import { ROOT } from "../mocks";
 import { docker, freePort, getManifest } from "../pipeline/docker";
-import { Stack, cliEnv, ok, tempDir } from "./cli";
+
+function dockerExit(...args: string[]): number {
+    try {
+        execFileSync("docker", args, { stdio: "ignore" });
+        return 0;
+    } catch (err) {
+        return (err as { status?: number }).status ?? 1;
+    }
+}
+import { SecureRegistry } from "../registry";
+import { Stack, changedSteps, cliEnv, ok, tempDir } from "./cli";
 
 const HEROKU_KEY = "engine-heroku-key-0123456789";
 const SECRET = "engine-secret-key-0123456789abcdef";
+/** A second user of the registry, for `onedigest:registryAuth`, and its password before and after rotation. */
+const PULLER = "puller";
+const PULL_TOKENS = ["pull-token-one-0123", "pull-token-two-4567"];
+const HEROKU_LOGIN = { username: "_", password: HEROKU_KEY };
 
 async function health(port: number): Promise<{ version: string; lastcommitsha: string }> {
     const res = await fetch(`http://127.0.0.1:${port}/healthcheck`);
@@ -28,7 +45,8 @@ function gitStatus(): string {
 }
 
 describe("real engine: heroku, promotion, pinning and bad input", function () {
-    const registry = process.env.ONEDIGEST_REGISTRY_HEROKU ?? "";
+    const secure = new SecureRegistry({ _: HEROKU_KEY, [PULLER]: PULL_TOKENS[0] });
+    let registry = "";
     const fake = new FakeHeroku(HEROKU_KEY);
     let scratch = "";
     let backend = "";
@@ -36,16 +54,18 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
     let statusBefore = "";
     const stacks: Stack[] = [];
 
-    async function stack(name: string, config: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<Stack> {
-        const s = await Stack.create(name, ROOT, scratch, env, config);
+    async function stack(name: string, config: Record<string, unknown>, secrets: Record<string, string> = {}, stackEnv: NodeJS.ProcessEnv = env): Promise<Stack> {
+        const s = await Stack.create(name, ROOT, scratch, stackEnv, config);
         for (const [key, value] of Object.entries(secrets)) await s.setConfig(key, value, { secret: true });
         stacks.push(s);
         return s;
     }
 
     before(async function () {
-        assert.ok(process.env.DOCKER_HOST && registry, "no engine: run through scripts/test.sh, which starts dockerd and the registries");
+        assert.ok(process.env.DOCKER_HOST && process.env.NODE_EXTRA_CA_CERTS, "no engine: run through scripts/test.sh, which starts dockerd and the registries");
         statusBefore = gitStatus();
+        await secure.start();
+        registry = secure.host;
         await fake.start();
         scratch = tempDir("onedigest-engine-");
         backend = path.join(scratch, "state");
@@ -56,8 +76,20 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
     after(async function () {
         for (const s of stacks.reverse()) await s.remove().catch((err: Error) => console.log(`      cleanup of ${s.name}: ${err.message.split("\n")[0]}`));
         await fake.stop();
+        await secure.stop();
         if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     });
+
+    /** An environment whose docker CLI is logged in to the registry (as Heroku's `_`), for test pushes. */
+    function loggedIn(): NodeJS.ProcessEnv {
+        const dockerConfig = path.join(scratch, "docker-config");
+        const loginEnv = { ...process.env, DOCKER_CONFIG: dockerConfig };
+        if (!fs.existsSync(dockerConfig)) {
+            fs.mkdirSync(dockerConfig);
+            execFileSync("docker", ["login", registry, "-u", "_", "--password-stdin"], { input: HEROKU_KEY, env: loginEnv, stdio: ["pipe", "ignore", "pipe"] });
+        }
+        return loginEnv;
+    }
 
     let source: Stack;
     let sourceOutputs: { imageId: string; deployments: { heroku: { image: string; url: string; imageId: string }; local: { imageId: string } } };
@@ -67,7 +99,11 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
 
         it("up creates the app, pushes once, releases the config digest and exports the URL", async () => {
             localPort = await freePort();
-            source = await stack("engine-heroku", { targets: ["local", "heroku"], app: { name: "engine-heroku" }, local: { port: localPort } }, { secretKey: SECRET, herokuApiKey: HEROKU_KEY });
+            source = await stack(
+                "engine-heroku",
+                { targets: ["local", "heroku"], app: { name: "engine-heroku" }, heroku: { appName: "engine-heroku" }, local: { port: localPort } },
+                { secretKey: SECRET, herokuApiKey: HEROKU_KEY },
+            );
             ok(await source.up(), "pulumi up engine-heroku");
             sourceOutputs = (await source.outputs()) as typeof sourceOutputs;
 
@@ -84,7 +120,9 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             assert.strictEqual(url, "https://engine-heroku-0123456789ab.herokuapp.com");
             const [repo, digest] = image.split("@");
             assert.strictEqual(repo, `${registry}/engine-heroku/web`);
-            const pushed = await getManifest(registry, "engine-heroku/web", digest);
+            // The registry answers only to logins: the push went through the provider's registryAuth.
+            assert.strictEqual((await fetch(`https://${registry}/v2/engine-heroku/web/manifests/${digest}`)).status, 401);
+            const pushed = await getManifest(registry, "engine-heroku/web", digest, HEROKU_LOGIN);
             assert.strictEqual(pushed.digest, digest);
             assert.strictEqual(pushed.manifest.config.digest, sourceOutputs.imageId, "the registry holds the bits the stack reports");
             assert.strictEqual(sourceOutputs.deployments.local.imageId, sourceOutputs.imageId);
@@ -103,38 +141,84 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
     });
 
     describe("promotion and pinning (no build)", () => {
-        it("promotes the other stack's image by its stack reference and runs the same image ID", async () => {
+        it("promotes the other stack's image by its bare stack name (a pull through the Heroku login) and runs the same image ID", async () => {
             const port = await freePort();
-            const promoted = await stack("engine-promoted", { targets: ["local"], app: { name: "engine-promoted" }, local: { port }, image: { promoteFrom: "organization/onedigest/engine-heroku" } });
+            const promoted = await stack(
+                "engine-promoted",
+                { targets: ["local"], app: { name: "engine-promoted" }, local: { port }, image: { promoteFrom: "engine-heroku" } },
+                { herokuApiKey: HEROKU_KEY },
+            );
             const up = ok(await promoted.up(), "pulumi up engine-promoted");
             assert.ok(!/docker:index:Image\b/.test(up.stdout), "promotion must not build");
             const outputs = (await promoted.outputs()) as { imageId: string };
             assert.strictEqual(outputs.imageId, sourceOutputs.imageId);
-            assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-promoted-local"), sourceOutputs.imageId);
+            assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-promoted-engine-promoted"), sourceOutputs.imageId);
             await health(port);
             assert.ok((await promoted.resourceTypes()).every((t) => t !== "docker:index/image:Image"));
         });
 
-        it("pins image.ref (a rollback) and runs exactly those bits", async () => {
+        let pinned: Stack;
+        it("pins image.ref to an earlier build (a rollback) in a registry logged in to through onedigest:registryAuth", async () => {
+            // An earlier build of the app, pushed with a login and then gone from this engine, so
+            // the pinned stack has to pull it: manifest and config from the registry, with a login.
+            const rollbackSha = "0b1e55ed0b1e55ed0b1e55ed0b1e55ed0b1e55ed";
+            const tag = `${registry}/engine-heroku/web:rollback`;
+            const args = buildArgs({ name: "engine-heroku", description: "onedigest Flask app", port: 8080, env: {} }, { ...process.env, LAST_COMMIT_SHA: rollbackSha });
+            docker("build", "-q", ...Object.entries(args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), "-t", tag, APP_DIR);
+            const rollbackId = docker("image", "inspect", "--format", "{{.Id}}", tag);
+            assert.notStrictEqual(rollbackId, sourceOutputs.imageId);
+            execFileSync("docker", ["push", tag], { env: loggedIn(), stdio: "ignore" });
+            const digest = (await getManifest(registry, "engine-heroku/web", "rollback", HEROKU_LOGIN)).digest;
+            docker("image", "rm", tag);
+            assert.notStrictEqual(dockerExit("image", "inspect", rollbackId), 0, "the engine still has the earlier build");
+            const ref = `${registry}/engine-heroku/web@${digest}`;
+
             const port = await freePort();
-            const pinned = await stack("engine-pinned", { targets: ["local"], app: { name: "engine-pinned" }, local: { port }, image: { ref: sourceOutputs.deployments.heroku.image } });
+            // Not the Heroku registry as far as this stack knows: its login must come from registryAuth.
+            const plainEnv = { ...env, HEROKU_REGISTRY_URL: undefined };
+            pinned = await stack("engine-pinned", { targets: ["local"], app: { name: "engine-pinned" }, local: { port }, image: { ref } }, {}, plainEnv);
+            const refused = await pinned.cli(["preview"]);
+            assert.notStrictEqual(refused.code, 0);
+            assert.ok((refused.stdout + refused.stderr).includes(`onedigest:registryAuth: got (not set); expected credentials for ${registry}, which onedigest:image.ref pulls from`), refused.stdout + refused.stderr);
+            await pinned.setConfig("registryAuth[0].address", registry, { secret: true, path: true });
+            await pinned.setConfig("registryAuth[0].username", PULLER, { secret: true, path: true });
+            // A wrong password first: the registry refuses the pull, so the login is really used.
+            await pinned.setConfig("registryAuth[0].password", "not-the-password", { secret: true, path: true });
+            const denied = await pinned.up();
+            assert.notStrictEqual(denied.code, 0, "a pull with a wrong password must fail");
+            assert.match(denied.stdout + denied.stderr, /unauthorized|authentication required/i);
+            await pinned.setConfig("registryAuth[0].password", PULL_TOKENS[0], { secret: true, path: true });
             ok(await pinned.up(), "pulumi up engine-pinned");
             const outputs = (await pinned.outputs()) as { imageId: string };
-            assert.strictEqual(outputs.imageId, sourceOutputs.imageId);
-            assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-pinned-local"), sourceOutputs.imageId);
-            await health(port);
+            assert.strictEqual(outputs.imageId, rollbackId);
+            assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-pinned-engine-pinned"), rollbackId);
+            assert.strictEqual((await health(port)).lastcommitsha, rollbackSha, "the earlier build serves");
             ok(await pinned.cli(["preview", "--expect-no-changes"]), "preview --expect-no-changes engine-pinned");
+            const exported = ok(await pinned.cli(["stack", "export"], { config: false }), "stack export").stdout;
+            assert.ok(!exported.includes(PULL_TOKENS[0]), "the registry password is in plain text in the state");
+        });
+
+        it("a rotated registry password changes the provider only: no pull, no container replaced", async () => {
+            await secure.restart({ _: HEROKU_KEY, [PULLER]: PULL_TOKENS[1] });
+            await pinned.setConfig("registryAuth[0].password", PULL_TOKENS[1], { secret: true, path: true });
+            const preview = ok(await pinned.cli(["preview", "--json"]), "preview --json engine-pinned");
+            assert.deepStrictEqual(changedSteps(preview.stdout).filter((step) => !step.includes(" pulumi:providers:docker ")), []);
+            ok(await pinned.up(), "pulumi up engine-pinned after rotation");
+            ok(await pinned.cli(["preview", "--expect-no-changes"]), "preview --expect-no-changes after rotation");
+            const exported = ok(await pinned.cli(["stack", "export"], { config: false }), "stack export").stdout;
+            assert.ok(!exported.includes(PULL_TOKENS[1]), "the rotated password is in plain text in the state");
         });
 
         it("refuses a promotion whose reference points at other bits in the same registry", async () => {
-            // Other bits in the same repository: a one-file image.
+            // Other bits in the same repository: a one-file image, pushed with a login of its own.
             const other = `${registry}/engine-heroku/web:other`;
             const layer = path.join(scratch, "other");
             fs.mkdirSync(layer);
             fs.writeFileSync(path.join(layer, "not-the-app"), "other bits\n");
             execFileSync("bash", ["-c", `tar -C "${layer}" -c . | docker import - "${other}" >/dev/null`]);
-            docker("push", other);
-            const otherDigest = (await getManifest(registry, "engine-heroku/web", "other")).digest;
+            execFileSync("docker", ["push", other], { env: loggedIn(), stdio: "ignore" });
+            docker("image", "rm", other);
+            const otherDigest = (await getManifest(registry, "engine-heroku/web", "other", HEROKU_LOGIN)).digest;
             // A stack whose outputs claim the tested image ID but point at the other digest.
             const tampered = await stack("engine-tampered", {});
             const state = {
@@ -156,7 +240,11 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             ok(await tampered.cli(["stack", "import", "--file", file], { config: false }), "stack import engine-tampered");
 
             const port = await freePort();
-            const victim = await stack("engine-victim", { targets: ["local"], app: { name: "engine-victim" }, local: { port }, image: { promoteFrom: "organization/onedigest/engine-tampered" } });
+            const victim = await stack(
+                "engine-victim",
+                { targets: ["local"], app: { name: "engine-victim" }, local: { port }, image: { promoteFrom: "organization/onedigest/engine-tampered" } },
+                { herokuApiKey: HEROKU_KEY },
+            );
             const up = await victim.up();
             assert.notStrictEqual(up.code, 0, "a tampered promotion must fail");
             assert.match(up.stdout + up.stderr, new RegExp(`promotion refused: organization/onedigest/engine-tampered exports imageId ${sourceOutputs.imageId} but its image pulled as sha256:[0-9a-f]{64}`));
@@ -189,7 +277,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             stacks.splice(index, 1);
             assert.ok(fake.requests.some((r) => r.method === "DELETE" && /^\/apps\/[^/]+$/.test(r.path)), "DELETE /apps/{app} was sent");
             assert.ok(![...fake.apps.values()].some((a) => a.name === "engine-heroku"));
-            assert.strictEqual(docker("ps", "-a", "--filter", "name=^engine-heroku-local$", "--format", "{{.Names}}"), "");
+            assert.strictEqual(docker("ps", "-a", "--filter", "name=^engine-heroku-engine-heroku$", "--format", "{{.Names}}"), "");
         });
 
         it("leaves the repository as it was", () => {

@@ -52,8 +52,14 @@ export interface Manifest {
 }
 
 /** GET a manifest as a v2 client does, with the headers a registry answers. */
-export async function getManifest(registry: string, repo: string, reference: string): Promise<{ manifest: Manifest; contentType: string; digest: string }> {
-    const res = await fetch(`https://${registry}/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_V2 } });
+export async function getManifest(
+    registry: string,
+    repo: string,
+    reference: string,
+    login?: { username: string; password: string },
+): Promise<{ manifest: Manifest; contentType: string; digest: string }> {
+    const auth: Record<string, string> = login ? { Authorization: `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}` } : {};
+    const res = await fetch(`https://${registry}/v2/${repo}/manifests/${reference}`, { headers: { Accept: MANIFEST_V2, ...auth } });
     if (!res.ok) throw new Error(`GET manifest ${registry}/${repo}:${reference}: HTTP ${res.status}`);
     return {
         manifest: (await res.json()) as Manifest,
