@@ -94,8 +94,8 @@ export function environmentSettings(args: {
  * The container's plain env on Beanstalk: two hops append to X-Forwarded-For (the ALB, then the
  * instance's nginx); only the ALB sets X-Forwarded-Proto, which nginx passes on unchanged.
  */
-export function beanstalkEnv(app: AppSpec): Record<string, string> {
-    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1 });
+export function beanstalkEnv(app: AppSpec, imageId: string): Record<string, string> {
+    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1, imageId });
 }
 
 /** The v1 Dockerrun file naming the image by digest. */
@@ -199,9 +199,9 @@ export class BeanstalkEnvironment extends TargetComponent {
                 version: version.name,
                 tier: "WebServer",
                 settings: pulumi
-                    .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn])
-                    .apply(([secretArn, profile, role]) =>
-                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app), secretArn, instanceProfile: profile, serviceRole: role }),
+                    .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn, image.imageId])
+                    .apply(([secretArn, profile, role, imageId]) =>
+                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app, imageId), secretArn, instanceProfile: profile, serviceRole: role }),
                     ),
             },
             // A newer Amazon Linux 2023 Docker stack shows up by itself; moving to it is a managed update, not a diff.

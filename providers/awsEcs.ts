@@ -272,9 +272,9 @@ export class EcsService extends TargetComponent {
                 taskRoleArn: taskRole.arn,
                 volumes: [{ name: "tmp" }],
                 containerDefinitions: pulumi
-                    .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name])
-                    .apply(([ref, secretArn, group]) =>
-                        containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app, { port: true, proxies: 1 }), secretArn, logGroup: group, region: s.region }),
+                    .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name, image.imageId])
+                    .apply(([ref, secretArn, group, imageId]) =>
+                        containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app, { port: true, proxies: 1, imageId }), secretArn, logGroup: group, region: s.region }),
                     ),
             },
             { ...child, dependsOn: grants },

@@ -134,6 +134,8 @@ export class CloudRunService extends TargetComponent {
                                 ...Object.entries(plainEnv(app, { port: false, proxies: 1 }))
                                     .sort(([a], [b]) => a.localeCompare(b))
                                     .map(([envName, value]) => ({ name: envName, value })),
+                                // The config digest it runs, reported by /healthcheck.
+                                { name: "IMAGE_ID", value: image.imageId },
                                 { name: "SECRET_KEY", valueSource: { secretKeyRef: { secret: secret.secretId, version: secretVersion.version } } },
                             ],
                             resources: { limits: { cpu: s.cpu, memory: s.memory }, startupCpuBoost: true, cpuIdle: true },

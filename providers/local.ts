@@ -31,7 +31,9 @@ export class LocalContainer extends TargetComponent {
                 // By ID: the container runs exactly the bits that were built, whatever a tag says later.
                 image: image.imageId,
                 // One list holding SECRET_KEY, so the whole list is stored as a secret.
-                envs: pulumi.secret(app.secretKey.apply((secretKey) => [...envList(plainEnv(app, { port: true, proxies: 0 })), `SECRET_KEY=${secretKey}`])),
+                envs: pulumi.secret(
+                    pulumi.all([app.secretKey, image.imageId]).apply(([secretKey, imageId]) => [...envList(plainEnv(app, { port: true, proxies: 0, imageId })), `SECRET_KEY=${secretKey}`]),
+                ),
                 ports: [{ internal: app.port, external: settings.port, ip: "127.0.0.1" }],
                 restart: settings.restart,
                 memory: settings.memoryMb,

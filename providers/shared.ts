@@ -15,12 +15,14 @@ export function scopedName(app: Pick<AppSpec, "name" | "stack">, rule: NameRule,
 }
 
 /**
- * Plain environment of the container: the app's env, how many proxies in front of it set
+ * Plain environment of the container: the app's env, its image ID, how many proxies in front of it set
  * X-Forwarded-* (the app trusts exactly that many), and PORT where the platform does not set it
  * itself (Heroku and Cloud Run do, and refuse it). SECRET_KEY is never in it.
  */
-export function plainEnv(app: AppSpec, opts: { port: boolean; proxies: number; schemeProxies?: number }): Record<string, string> {
+export function plainEnv(app: AppSpec, opts: { port: boolean; proxies: number; schemeProxies?: number; imageId?: string }): Record<string, string> {
     const env: Record<string, string> = { ...app.env, PROXY_FIX_COUNT: String(opts.proxies) };
+    // The config digest the deployment runs, reported by /healthcheck so a check can prove the bits.
+    if (opts.imageId !== undefined) env.IMAGE_ID = opts.imageId;
     if (opts.schemeProxies !== undefined && opts.schemeProxies !== opts.proxies) env.PROXY_FIX_PROTO_COUNT = String(opts.schemeProxies);
     if (opts.port) env.PORT = String(app.port);
     return env;

@@ -78,7 +78,11 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         assert.deepStrictEqual(container.secrets, [{ name: "SECRET_KEY", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${secret.name}` }]);
         const env = container.environment as Array<{ name: string; value: string }>;
         // Behind one proxy (the ALB): the app trusts one hop of X-Forwarded-*.
-        assert.deepStrictEqual(env, [{ name: "PORT", value: "8080" }, { name: "PROXY_FIX_COUNT", value: "1" }]);
+        assert.deepStrictEqual(env, [
+            { name: "IMAGE_ID", value: String(run.outputs.imageId) },
+            { name: "PORT", value: "8080" },
+            { name: "PROXY_FIX_COUNT", value: "1" },
+        ]);
         for (const { name } of env) assert.doesNotMatch(name, /SECRET|PASSWORD|TOKEN|KEY/);
         assert.strictEqual(container.readonlyRootFilesystem, true);
         assert.strictEqual(container.privileged, false);

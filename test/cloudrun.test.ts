@@ -65,7 +65,7 @@ describe("gcp-cloudrun: recorded inputs", () => {
         const secretEnv = container.envs.find((e) => e.name === "SECRET_KEY")!;
         assert.strictEqual(secretEnv.value, undefined);
         assert.deepStrictEqual(secretEnv.valueSource, { secretKeyRef: { secret: "onedigest-test-secret-key", version: "1" } });
-        assert.deepStrictEqual(container.envs.filter((e) => e.value !== undefined).map((e) => e.name), ["LOG_LEVEL", "PROXY_FIX_COUNT"]);
+        assert.deepStrictEqual(container.envs.filter((e) => e.value !== undefined).map((e) => e.name), ["LOG_LEVEL", "PROXY_FIX_COUNT", "IMAGE_ID"]);
         const [version] = run.ofType("gcp:secretmanager/secretVersion:SecretVersion");
         assert.ok("4dabf18193072939515e22adb298388d" in (version.inputs.secretData as object), "secret data must be a Pulumi secret");
     });

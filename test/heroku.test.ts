@@ -228,6 +228,20 @@ describe("heroku: release resource (fake API + real registry)", function () {
         assert.strictEqual(created.outs!.imageId, image.configDigest);
     });
 
+    it("sets IMAGE_ID only after the new image's release succeeded, as a release of its own", async () => {
+        fake.requests.length = 0;
+        const created = await releaseProvider.create(releaseInputs());
+        const steps = fake.requests.map((r) => `${r.method} ${r.path}`);
+        const formation = steps.indexOf("PATCH /apps/rel-app/formation");
+        const imageId = fake.requests.findIndex((r) => r.method === "PATCH" && r.path === "/apps/rel-app/config-vars");
+        assert.deepStrictEqual(fake.requests[imageId].body, { IMAGE_ID: image.configDigest });
+        // Between the two: polls until the image's release succeeded.
+        assert.ok(formation >= 0 && imageId > formation + 1, steps.join("\n"));
+        const app = [...fake.apps.values()].find((a) => a.name === "rel-app")!;
+        assert.strictEqual(app.configVars.IMAGE_ID, image.configDigest);
+        assert.match(app.releases[created.outs!.version - 1].description, /IMAGE_ID/);
+    });
+
     it("scales without a new release when only quantity or size change", async () => {
         const olds = { ...releaseInputs(), releaseId: "rel-1", version: 1, status: "succeeded" };
         const updated = await releaseProvider.update!("x", olds, releaseInputs({ quantity: 2, size: "standard-1x" }));

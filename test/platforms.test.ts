@@ -85,12 +85,9 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
         run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD, app: { env: { LOG_LEVEL: "INFO" } } });
     });
 
-    /** PROXY_FIX_COUNT / PROXY_FIX_PROTO_COUNT as each platform receives them. */
-    function hops(kind: (typeof TARGET_KINDS)[number]): [string | undefined, string | undefined] {
-        const pick = (entries: Array<[string, string]>): [string | undefined, string | undefined] => {
-            const env = Object.fromEntries(entries);
-            return [env.PROXY_FIX_COUNT, env.PROXY_FIX_PROTO_COUNT];
-        };
+    /** The plain environment each platform receives. */
+    function envOf(kind: (typeof TARGET_KINDS)[number]): Record<string, string> {
+        const pick = (entries: Array<[string, string]>): Record<string, string> => Object.fromEntries(entries);
         const reveal = (v: unknown): unknown => (typeof v === "object" && v !== null && "value" in v && Object.keys(v).some((k) => k.length === 32) ? (v as { value: unknown }).value : v);
         switch (kind) {
             case "local":
@@ -122,11 +119,20 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
         "gcp-cloudrun": ["1", undefined],
     };
     for (const kind of TARGET_KINDS) {
-        it(kind, () => assert.deepStrictEqual(hops(kind), expected[kind]));
+        it(kind, () => {
+            const env = envOf(kind);
+            assert.deepStrictEqual([env.PROXY_FIX_COUNT, env.PROXY_FIX_PROTO_COUNT], expected[kind]);
+        });
     }
 
+    it("every target tells its app the image ID it runs (IMAGE_ID, reported by /healthcheck)", () => {
+        for (const kind of TARGET_KINDS.filter((k) => k !== "heroku")) assert.strictEqual(envOf(kind).IMAGE_ID, run.outputs.imageId, kind);
+        // Heroku: set by the release, after the image's own release succeeded (test/heroku.test.ts).
+        assert.strictEqual(envOf("heroku").IMAGE_ID, undefined);
+    });
+
     it("a stack cannot override the hop counts through app.env", () => {
-        assert.match(configError({ app: { env: { PROXY_FIX_COUNT: "5" } } }), /^onedigest:app\.env\.PROXY_FIX_COUNT: got "PROXY_FIX_COUNT"; expected a name other than .*PROXY_FIX_COUNT, PROXY_FIX_PROTO_COUNT \(set by onedigest\)/);
+        assert.match(configError({ app: { env: { PROXY_FIX_COUNT: "5" } } }), /^onedigest:app\.env\.PROXY_FIX_COUNT: got "PROXY_FIX_COUNT"; expected a name other than .*PROXY_FIX_COUNT, PROXY_FIX_PROTO_COUNT, IMAGE_ID \(set by onedigest\)/);
     });
 });
 

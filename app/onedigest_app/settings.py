@@ -44,6 +44,7 @@ class Settings:
     version: str
     description: str
     last_commit_sha: str
+    image_id: str
     proxy_count: int
     proxy_proto_count: int
     force_https: bool
@@ -76,6 +77,7 @@ class Settings:
             version=source.get("APP_VERSION", "0.0.0-dev"),
             description=source.get("APP_DESCRIPTION", "onedigest app"),
             last_commit_sha=source.get("LAST_COMMIT_SHA", "unknown"),
+            image_id=source.get("IMAGE_ID", "unknown"),
             proxy_count=proxy_count,
             # Some proxies append to X-Forwarded-For but pass X-Forwarded-Proto on untouched (the
             # nginx in front of a Beanstalk container): then fewer hops set the scheme.

@@ -25,6 +25,8 @@ def healthcheck() -> Response:
                     "version": settings.version,
                     "description": settings.description,
                     "lastcommitsha": settings.last_commit_sha,
+                    # The config digest the deployment says it runs (IMAGE_ID, set per target).
+                    "imageid": settings.image_id,
                 }
             ]
         }

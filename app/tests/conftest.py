@@ -16,6 +16,7 @@ BASE_CONFIG = {
     "APP_VERSION": "1.2.3",
     "APP_DESCRIPTION": "test build",
     "LAST_COMMIT_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "IMAGE_ID": "sha256:" + "c0" * 32,
 }
 
 

@@ -22,6 +22,7 @@ def test_healthcheck_has_the_exact_shape_and_build_values(client):
                 "version": "1.2.3",
                 "description": "test build",
                 "lastcommitsha": "0123456789abcdef0123456789abcdef01234567",
+                "imageid": "sha256:" + "c0" * 32,
             }
         ]
     }
@@ -32,9 +33,22 @@ def test_healthcheck_reads_the_build_values_from_the_environment(monkeypatch):
     monkeypatch.setenv("APP_VERSION", "9.9.9")
     monkeypatch.setenv("APP_DESCRIPTION", "from env")
     monkeypatch.setenv("LAST_COMMIT_SHA", "deadbeef")
+    monkeypatch.setenv("IMAGE_ID", "sha256:" + "ab" * 32)
     body = create_app().test_client().get("/healthcheck").get_json()
-    expected = {"version": "9.9.9", "description": "from env", "lastcommitsha": "deadbeef"}
+    expected = {
+        "version": "9.9.9",
+        "description": "from env",
+        "lastcommitsha": "deadbeef",
+        "imageid": "sha256:" + "ab" * 32,
+    }
     assert body == {"myapplication": [expected]}
+
+
+def test_healthcheck_says_unknown_without_an_image_id(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.delenv("IMAGE_ID", raising=False)
+    body = create_app().test_client().get("/healthcheck").get_json()
+    assert body["myapplication"][0]["imageid"] == "unknown"
 
 
 def test_debug_is_off_even_outside_production(app):

@@ -134,24 +134,34 @@ export async function release(client: HerokuClient, inputs: ReleaseInputs, now: 
             0,
         );
     }
-    const previous = await newestRelease(client, inputs.app);
+    const deadline = now() + inputs.timeoutSeconds * 1000;
+    const before = await newestRelease(client, inputs.app);
     await client.request("PATCH", `/apps/${inputs.app}/formation`, {
         accept: ACCEPT_DOCKER_RELEASES,
         // Heroku wants the config digest (the image ID), not the manifest digest.
         body: { updates: [{ type: "web", docker_image: configDigest }] },
         app: inputs.app,
     });
-    const deadline = now() + inputs.timeoutSeconds * 1000;
-    let current: ApiRelease | undefined;
+    const deployed = await releaseDone(client, inputs, before, deadline, now);
+    // Only now, with the new bits running, may the dynos say which bits they are: a config var
+    // change is a release of its own, so IMAGE_ID is never ahead of the image.
+    await client.request("PATCH", `/apps/${inputs.app}/config-vars`, { body: { IMAGE_ID: configDigest }, app: inputs.app });
+    const current = await releaseDone(client, inputs, deployed, deadline, now);
+    await client.request("PATCH", `/apps/${inputs.app}/formation/web`, { body: { quantity: inputs.quantity, size: inputs.size }, app: inputs.app });
+    return { ...inputs, releaseId: current.id, version: current.version, status: current.status };
+}
+
+/** Waits until a release newer than `previous` succeeds; fails on a failed or expired one, or at the deadline. */
+async function releaseDone(client: HerokuClient, inputs: ReleaseInputs, previous: ApiRelease | undefined, deadline: number, now: () => number): Promise<ApiRelease> {
     for (;;) {
-        current = await newestRelease(client, inputs.app);
+        const current = await newestRelease(client, inputs.app);
         const isNew = current !== undefined && (previous === undefined || current.version > previous.version);
-        if (isNew && current!.status === "succeeded") break;
-        if (isNew && (current!.status === "failed" || current!.status === "expired")) {
+        if (isNew && current.status === "succeeded") return current;
+        if (isNew && (current.status === "failed" || current.status === "expired")) {
             throw new HerokuError(
-                `release v${current!.version} of app ${inputs.app} ${current!.status}` +
-                    (current!.output_stream_url ? `; its output: ${current!.output_stream_url}` : "") +
-                    (current!.description ? ` (${current!.description})` : ""),
+                `release v${current.version} of app ${inputs.app} ${current.status}` +
+                    (current.output_stream_url ? `; its output: ${current.output_stream_url}` : "") +
+                    (current.description ? ` (${current.description})` : ""),
                 0,
             );
         }
@@ -165,8 +175,6 @@ export async function release(client: HerokuClient, inputs: ReleaseInputs, now: 
         }
         await new Promise((r) => setTimeout(r, (inputs.pollSeconds ?? 3) * 1000));
     }
-    await client.request("PATCH", `/apps/${inputs.app}/formation/web`, { body: { quantity: inputs.quantity, size: inputs.size }, app: inputs.app });
-    return { ...inputs, releaseId: current!.id, version: current!.version, status: current!.status };
 }
 
 /** Quantity or size changed but not the image: scale the web formation, no new release. */

@@ -120,12 +120,18 @@ export class FakeHeroku {
             case "DELETE ":
                 this.apps.delete(app.id);
                 return [200, this.appJson(app)];
-            case "PATCH config-vars":
+            case "PATCH config-vars": {
                 for (const [k, v] of Object.entries(body)) {
                     if (v === null) delete app.configVars[k];
                     else app.configVars[k] = String(v);
                 }
+                // As Heroku does: once an app has releases, a config change is a release (done at once).
+                if (app.releases.length > 0) {
+                    const version = app.releases.length + 1;
+                    app.releases.push({ id: `rel-${version}`, version, status: "succeeded", output_stream_url: null, description: `Set ${Object.keys(body).join(", ")} config vars` });
+                }
                 return [200, app.configVars];
+            }
             case "PATCH formation": {
                 if (req.headers.accept !== "application/vnd.heroku+json; version=3.docker-releases") return [422, { id: "invalid_params", message: "docker_image needs the docker-releases variant" }];
                 const update = (body.updates as Array<{ type: string; docker_image: string }>)[0];
