@@ -2,8 +2,9 @@
 # Deploys the `local` stack: builds the app image once and runs it on this machine's Docker engine,
 # with Pulumi state in a local file backend (no cloud account, no Pulumi Cloud login).
 #
-#   bash scripts/deploy-local.sh            pulumi up on the local stack, then checks /healthcheck
+#   bash scripts/deploy-local.sh            pulumi up on the local stack, then the post-deploy check
 #   bash scripts/deploy-local.sh preview    pulumi preview (extra arguments go to pulumi)
+#   bash scripts/deploy-local.sh verify     the post-deploy check alone (scripts/verify.sh; its arguments)
 #   bash scripts/deploy-local.sh destroy    removes the container (and keeps the state directory)
 #
 # Nothing tracked by git is written. State, this machine's stack config (Pulumi.local.yaml plus its
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 command=${1:-up}
 [ $# -gt 0 ] && shift
-case "$command" in up | preview | destroy) ;; *) echo "usage: deploy-local.sh [up|preview|destroy] [pulumi args…]" >&2; exit 2 ;; esac
+case "$command" in up | preview | verify | destroy) ;; *) echo "usage: deploy-local.sh [up|preview|verify|destroy] [args…]" >&2; exit 2 ;; esac
 
 # The oldest Node.js the pinned @pulumi/pulumi SDK supports (its engines.node; package.json says the same).
 node_major_min=22
@@ -90,12 +91,13 @@ keep_salt() { # a salt Pulumi had to write into the copy (none was known) is kep
 case "$command" in
   destroy) rc=0; pulumi destroy "${flags[@]}" --yes "$@" || rc=$?; keep_salt; exit "$rc" ;;
   preview) rc=0; pulumi preview "${flags[@]}" "$@" || rc=$?; keep_salt; exit "$rc" ;;
+  verify) exec bash scripts/verify.sh local "$@" ;;
 esac
 
 pulumi up "${flags[@]}" --yes "$@"
 keep_salt
 
-url=$(pulumi stack output url --stack local)
 echo
-echo "onedigest: deployed $(pulumi stack output imageId --stack local) at $url"
-curl -fsS --retry 5 --retry-connrefused --retry-delay 1 "$url/healthcheck" && echo
+echo "onedigest: deployed $(pulumi stack output imageId --stack local) at $(pulumi stack output url --stack local)"
+# The container answers /healthcheck with this checkout's commit and the image ID just deployed.
+bash scripts/verify.sh local --timeout 60

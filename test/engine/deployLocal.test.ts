@@ -76,11 +76,10 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
     it("deploys: /healthcheck answers with the commit, and the exported imageId is the running container's image", async () => {
         const result = ok(await deploy(), "deploy-local.sh");
         const commit = git(dir, "rev-parse", "HEAD");
-        // The script's own last line is the health check's body.
-        const health = JSON.parse(result.stdout.trim().split("\n").pop() ?? "") as { myapplication: Array<{ lastcommitsha: string }> };
-        assert.strictEqual(health.myapplication[0].lastcommitsha, commit);
         const res = await fetch(`http://127.0.0.1:${LOCAL_PORT}/healthcheck`);
         assert.strictEqual(res.status, 200);
+        const health = ((await res.json()) as { myapplication: Array<{ lastcommitsha: string; imageid: string }> }).myapplication[0];
+        assert.strictEqual(health.lastcommitsha, commit);
 
         const env2 = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}` };
         outputs = JSON.parse(ok(await run("pulumi", ["stack", "output", "--json", "--stack", "local"], { cwd: dir, env: env2 }), "stack output").stdout) as typeof outputs;
@@ -89,6 +88,25 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         assert.strictEqual(docker("inspect", "--format", "{{.State.Health.Status}}", CONTAINER), "healthy");
         assert.strictEqual(outputs.deployments.local.imageId, outputs.imageId);
         assert.strictEqual(outputs.url, `http://localhost:${LOCAL_PORT}`);
+        // The running bits say which bits they are, and the script's post-deploy check saw that.
+        assert.strictEqual(health.imageid, outputs.imageId);
+        assert.match(result.stdout, new RegExp(`^ok    local  http://localhost:${LOCAL_PORT}  ${outputs.imageId}  \\d+ ms$`, "m"));
+    });
+
+    it("verify: passes against the running container, and fails naming the target when the stack claims other bits", async () => {
+        const good = ok(await deploy("verify", "--timeout", "30"), "deploy-local.sh verify");
+        assert.match(good.stdout, new RegExp(`^ok    local  http://localhost:${LOCAL_PORT}  ${outputs.imageId}`, "m"));
+        // The same container, checked against outputs that claim another image ID.
+        const other = `sha256:${"0".repeat(64)}`;
+        const claimed = JSON.stringify({ ...outputs, imageId: other, deployments: { local: { ...outputs.deployments.local, imageId: other } } });
+        const bad = await run(
+            "node",
+            ["--require", "ts-node/register/transpile-only", "--eval", 'require("./scripts/verify").main(process.argv.slice(1))', "--", "--timeout", "3"],
+            { cwd: dir, env, input: claimed },
+        );
+        assert.strictEqual(bad.code, 1);
+        assert.match(bad.stdout, new RegExp(`^FAIL  local  http://localhost:${LOCAL_PORT}  reports imageid ${outputs.imageId}, expected ${other}`, "m"));
+        assert.strictEqual(bad.stderr.trim(), `verify: local did not prove ${other}`);
     });
 
     it("leaves the checkout clean and writes no secret into a tracked file", () => {

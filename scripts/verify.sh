@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Post-deploy check of a stack: every deployment it exports answers GET /healthcheck with 200 and
+# reports the stack's image ID, and this checkout's commit and version (scripts/verify.ts).
+#
+#   bash scripts/verify.sh STACK [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]
+#
+# Uses the Pulumi backend you are logged in to (or PULUMI_BACKEND_URL). A rollback runs an older
+# commit: check it with --any-commit --any-version (the image ID is always checked).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { echo "usage: verify.sh STACK [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]" >&2; exit 2; }
+stack=$1
+shift
+outputs=$(pulumi stack output --json --stack "$stack")
+# Loaded through require (ts-node's hook), not as an entry file: newer Node versions would strip the
+# types themselves and bypass ts-node.
+printf '%s' "$outputs" | node --require ts-node/register/transpile-only \
+  --eval 'require("./scripts/verify").main(process.argv.slice(1)).catch((e) => { console.error(e); process.exit(1); })' -- "$@"

@@ -1,0 +1,171 @@
+/**
+ * Post-deploy check: every deployment a stack exports answers GET /healthcheck with 200 and reports
+ * the stack's image ID (`imageid`, from the IMAGE_ID each target sets), and, unless told otherwise,
+ * this checkout's commit and version. Retries with backoff until a deadline (a new release can take
+ * a while to serve); prints one line per target; exits 1 naming every target that failed.
+ *
+ * Reads `pulumi stack output --json` on stdin (scripts/verify.sh does that for a stack).
+ */
+import { commitSha, packageVersion } from "../image";
+
+export interface Expected {
+    readonly imageId: string;
+    /** `undefined`: any commit (a rollback runs an older one). */
+    readonly commit?: string;
+    readonly version?: string;
+}
+
+export interface Deployed {
+    readonly kind: string;
+    readonly url: string;
+    readonly imageId: string;
+}
+
+export interface Options {
+    /** Give up on a target after this long. */
+    readonly timeoutMs: number;
+    /** One request's limit. */
+    readonly requestTimeoutMs: number;
+    /** First pause between attempts; doubles up to `maxDelayMs`. */
+    readonly firstDelayMs: number;
+    readonly maxDelayMs: number;
+}
+
+export const DEFAULTS: Options = { timeoutMs: 300_000, requestTimeoutMs: 10_000, firstDelayMs: 1_000, maxDelayMs: 15_000 };
+
+export interface Result {
+    readonly kind: string;
+    readonly url: string;
+    readonly ok: boolean;
+    /** What /healthcheck reported, or why it could not be read. */
+    readonly detail: string;
+    readonly latencyMs?: number;
+    readonly attempts: number;
+}
+
+/** The deployments of `pulumi stack output --json`, with the stack's image ID. */
+export function readOutputs(json: string): { imageId: string; deployments: Deployed[] } {
+    let outputs: { imageId?: unknown; deployments?: unknown };
+    try {
+        outputs = JSON.parse(json) as typeof outputs;
+    } catch {
+        throw new Error("the stack's outputs are not JSON (expected `pulumi stack output --json`)");
+    }
+    if (typeof outputs.imageId !== "string" || typeof outputs.deployments !== "object" || outputs.deployments === null) {
+        throw new Error("the stack exports no imageId and deployments: has it been deployed (pulumi up)?");
+    }
+    const deployments = Object.entries(outputs.deployments as Record<string, { url?: unknown; imageId?: unknown }>).map(([kind, d]) => ({
+        kind,
+        url: String(d?.url ?? ""),
+        imageId: String(d?.imageId ?? ""),
+    }));
+    return { imageId: outputs.imageId, deployments };
+}
+
+/** Why a /healthcheck body does not prove the expected bits, or undefined when it does. */
+export function mismatch(body: unknown, expected: Expected): string | undefined {
+    const entry = (body as { myapplication?: Array<Record<string, unknown>> } | null)?.myapplication?.[0];
+    if (!entry) return `not the healthcheck format ({"myapplication": [{…}]}): ${JSON.stringify(body).slice(0, 120)}`;
+    if (entry.imageid !== expected.imageId) return `reports imageid ${String(entry.imageid)}, expected ${expected.imageId}`;
+    if (expected.commit !== undefined && entry.lastcommitsha !== expected.commit) return `reports commit ${String(entry.lastcommitsha)}, expected ${expected.commit}`;
+    if (expected.version !== undefined && entry.version !== expected.version) return `reports version ${String(entry.version)}, expected ${expected.version}`;
+    return undefined;
+}
+
+async function attempt(url: string, expected: Expected, requestTimeoutMs: number): Promise<{ ok: boolean; detail: string; latencyMs: number }> {
+    const started = Date.now();
+    try {
+        const res = await fetch(`${url.replace(/\/$/, "")}/healthcheck`, { signal: AbortSignal.timeout(requestTimeoutMs), redirect: "error" });
+        const text = await res.text();
+        const latencyMs = Date.now() - started;
+        if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}`, latencyMs };
+        let body: unknown;
+        try {
+            body = JSON.parse(text);
+        } catch {
+            return { ok: false, detail: `not JSON: ${JSON.stringify(text.slice(0, 80))}`, latencyMs };
+        }
+        const wrong = mismatch(body, expected);
+        return wrong ? { ok: false, detail: wrong, latencyMs } : { ok: true, detail: expected.imageId, latencyMs };
+    } catch (err) {
+        const e = err as Error & { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
+        const cause = e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message;
+        const why = e.name === "TimeoutError" ? `no answer within ${requestTimeoutMs} ms` : (cause ?? e.message);
+        return { ok: false, detail: why, latencyMs: Date.now() - started };
+    }
+}
+
+/** Checks one deployment until it proves the bits or the deadline passes. */
+export async function checkDeployment(d: Deployed, expected: Expected, options: Options = DEFAULTS): Promise<Result> {
+    const deadline = Date.now() + options.timeoutMs;
+    let delay = options.firstDelayMs;
+    let attempts = 0;
+    for (;;) {
+        attempts++;
+        const remaining = deadline - Date.now();
+        const got = await attempt(d.url, expected, Math.max(1, Math.min(options.requestTimeoutMs, remaining)));
+        if (got.ok) return { kind: d.kind, url: d.url, ok: true, detail: got.detail, latencyMs: got.latencyMs, attempts };
+        if (Date.now() + delay > deadline) {
+            return { kind: d.kind, url: d.url, ok: false, detail: `${got.detail} (gave up after ${attempts} attempts in ${Math.round(options.timeoutMs / 1000)} s)`, attempts };
+        }
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, options.maxDelayMs);
+    }
+}
+
+/** Every deployment, in parallel; each must also be exported with the stack's image ID. */
+export async function verify(outputs: { imageId: string; deployments: Deployed[] }, expected: Omit<Expected, "imageId">, options: Options = DEFAULTS): Promise<Result[]> {
+    const want: Expected = { ...expected, imageId: outputs.imageId };
+    return Promise.all(
+        outputs.deployments.map((d) =>
+            d.imageId !== outputs.imageId
+                ? Promise.resolve({ kind: d.kind, url: d.url, ok: false, detail: `exported with imageId ${d.imageId}, the stack's is ${outputs.imageId}`, attempts: 0 })
+                : checkDeployment(d, want, options),
+        ),
+    );
+}
+
+export function formatResult(r: Result): string {
+    return r.ok ? `ok    ${r.kind}  ${r.url}  ${r.detail}  ${r.latencyMs} ms` : `FAIL  ${r.kind}  ${r.url}  ${r.detail}`;
+}
+
+function usage(): never {
+    console.error("usage: verify (reads `pulumi stack output --json` on stdin) [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]");
+    process.exit(2);
+}
+
+/** The command line: stdin is the stack's outputs. Exits 0 when every target proves the bits. */
+export async function main(argv: readonly string[]): Promise<void> {
+    let commit: string | undefined = commitSha();
+    let version: string | undefined = packageVersion();
+    let options = DEFAULTS;
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--commit" && argv[i + 1]) commit = argv[++i];
+        else if (arg === "--any-commit") commit = undefined;
+        else if (arg === "--version" && argv[i + 1]) version = argv[++i];
+        else if (arg === "--any-version") version = undefined;
+        else if (arg === "--timeout" && /^\d+$/.test(argv[i + 1] ?? "")) options = { ...options, timeoutMs: Number(argv[++i]) * 1000 };
+        else usage();
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    let outputs;
+    try {
+        outputs = readOutputs(Buffer.concat(chunks).toString("utf8"));
+    } catch (err) {
+        console.error(`verify: ${(err as Error).message}`);
+        process.exit(1);
+    }
+    if (outputs.deployments.length === 0) {
+        console.error("verify: the stack exports no deployments");
+        process.exit(1);
+    }
+    const results = await verify(outputs, { commit, version }, options);
+    for (const r of results) console.log(formatResult(r));
+    const failed = results.filter((r) => !r.ok).map((r) => r.kind);
+    if (failed.length > 0) {
+        console.error(`verify: ${failed.join(", ")} did not prove ${outputs.imageId}`);
+        process.exit(1);
+    }
+}
