@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: app lint + pytest, TypeScript type-check + mocha (mocked program), the
-# image pipeline on a real Docker engine with loopback registries, and the program itself through
-# the real Pulumi CLI and engine on that Docker engine. Installs what it needs.
+# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
+# on a real Docker engine with loopback registries, and the program itself through the real Pulumi
+# CLI and engine on that Docker engine. Installs what it needs.
 #
 #   bash scripts/test.sh            everything
 #   SKIP_PIPELINE=1 bash scripts/test.sh   without the two Docker stages (pipeline, real-engine; never in CI)
@@ -32,6 +33,13 @@ count_pytest() {
 count_mocha() {
   passed=$((passed + $(grep -oE '^ +[0-9]+ passing' "$logs/$1.log" | grep -oE '[0-9]+' | tail -n1 || echo 0)))
   failed=$((failed + $(grep -oE '^ +[0-9]+ failing' "$logs/$1.log" | grep -oE '[0-9]+' | tail -n1 || echo 0)))
+}
+
+count_checkers() {
+  local line; line=$(grep -E '^checkers: [0-9]+ passed, [0-9]+ failed' "$logs/$1.log" | tail -n1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')))
+  failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')))
 }
 
 # The pinned @pulumi/pulumi supports Node.js 22+ (its engines.node). Where the machine's node is
@@ -91,6 +99,7 @@ stage ruff bash -c 'cd app && ../.venv/bin/ruff check . && ../.venv/bin/ruff for
 stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprovider'; count_pytest pytest
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
+stage workflows bash scripts/check-workflows.sh; count_checkers workflows
 
 engine_ready() { # waits for the background `docker-env.sh up` (stages run in subshells: no `wait`)
   until [ -s "$logs/docker-env.rc" ]; do sleep 0.5; done

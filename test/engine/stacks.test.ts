@@ -25,7 +25,7 @@ function dockerExit(...args: string[]): number {
     }
 }
 import { SecureRegistry } from "../registry";
-import { Stack, changedSteps, cliEnv, ok, tempDir } from "./cli";
+import { Stack, changedSteps, cliEnv, ok, run, tempDir } from "./cli";
 
 const HEROKU_KEY = "engine-heroku-key-0123456789";
 const SECRET = "engine-secret-key-0123456789abcdef";
@@ -155,6 +155,13 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-promoted-engine-promoted"), sourceOutputs.imageId);
             await health(port);
             assert.ok((await promoted.resourceTypes()).every((t) => t !== "docker:index/image:Image"));
+            // The deploy workflow's check after prod's up, on these two stacks.
+            const promotion = await run("bash", ["scripts/check-promotion.sh", "engine-promoted", "engine-heroku"], { cwd: ROOT, env });
+            assert.strictEqual(promotion.code, 0, promotion.stderr);
+            assert.strictEqual(promotion.stdout.trim(), `check-promotion: engine-promoted runs engine-heroku's image ${sourceOutputs.imageId}, and built nothing`);
+            const built = await run("bash", ["scripts/check-promotion.sh", "engine-heroku", "engine-promoted"], { cwd: ROOT, env });
+            assert.strictEqual(built.code, 1);
+            assert.match(built.stderr, /check-promotion: engine-heroku holds an image build; a promoted stack must deploy engine-promoted's image, not build one/);
         });
 
         let pinned: Stack;
