@@ -88,20 +88,21 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
         before(async () => {
             const port = await freePort();
             base = `http://127.0.0.1:${port}`;
-            container = docker("run", "-d", "--network", "host", "-e", `PORT=${port}`, "-e", "SECRET_KEY=pipeline-secret", tag);
+            // IMAGE_ID as every target sets it: the config digest of what runs.
+            container = docker("run", "-d", "--network", "host", "-e", `PORT=${port}`, "-e", "SECRET_KEY=pipeline-secret", "-e", `IMAGE_ID=${imageId}`, tag);
         });
 
         after(async () => {
             if (container) await dockerResult(["rm", "-f", container]);
         });
 
-        it("answers /healthcheck with the build args' values and / with Hello, World!", async () => {
+        it("answers /healthcheck with the build args' values and its image ID, and / with Hello, World!", async () => {
             const health = await waitFor("/healthcheck", 30_000, async () => {
                 const res = await fetch(`${base}/healthcheck`);
                 return res.ok ? ((await res.json()) as unknown) : undefined;
             });
             assert.deepStrictEqual(health, {
-                myapplication: [{ version: args.APP_VERSION, description: args.APP_DESCRIPTION, lastcommitsha: "1234567890abcdef1234567890abcdef12345678" }],
+                myapplication: [{ version: args.APP_VERSION, description: args.APP_DESCRIPTION, lastcommitsha: "1234567890abcdef1234567890abcdef12345678", imageid: imageId }],
             });
             assert.strictEqual(await (await fetch(`${base}/`)).text(), "Hello, World!");
         });
