@@ -9,6 +9,8 @@ import os
 import shutil
 import tempfile
 
+import gunicorn.http.wsgi
+
 _port = os.environ.get("PORT", "8080")
 bind = [f"0.0.0.0:{_port}"]
 
@@ -64,8 +66,14 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 _shm = "/dev/shm"  # noqa: S108 - tmpfs, private to the container
 worker_tmp_dir = _shm if os.path.isdir(_shm) else None
 
-# Trust the platform's proxy headers (ProxyFix in the app decides how many hops).
-forwarded_allow_ips = "*"
+# gunicorn itself trusts no peer's forwarding headers: X-Forwarded-Proto / -Ssl / -Protocol
+# would set the scheme, and SCRIPT_NAME the path prefix, for any client that sends them. The app's
+# ProxyFix trusts exactly PROXY_FIX_COUNT hops of X-Forwarded-For/-Proto, as each target sets it.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
+
+# No version banner: responses say `Server: onedigest`, not which gunicorn answers.
+gunicorn.http.wsgi.SERVER = "onedigest"
 
 control_socket_disable = True
 

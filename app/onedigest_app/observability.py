@@ -16,10 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+)
 REQUEST_ID_ENVIRON = "onedigest.request_id"
 ROUTE_ENVIRON = "onedigest.route"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 access_log = logging.getLogger("onedigest.access")
 
@@ -89,7 +92,7 @@ class RequestMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         environ[REQUEST_ID_ENVIRON] = request_id
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -107,7 +110,10 @@ class RequestMiddleware:
 
     def finish(self, environ: dict[str, Any], status: str, duration: float, rid: str) -> None:
         method = environ.get("REQUEST_METHOD", "")
-        self.record(method, environ.get(ROUTE_ENVIRON, "<unmatched>"), status, duration)
+        # Labels come from bounded sets only: a client can send any method name (gunicorn accepts
+        # any token) and any path, and each new label value would be a new series forever.
+        label = method if method in KNOWN_METHODS else "OTHER"
+        self.record(label, environ.get(ROUTE_ENVIRON, "<unmatched>"), status, duration)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "request",

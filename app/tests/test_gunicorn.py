@@ -108,3 +108,120 @@ def test_gunicorn_refuses_to_start_without_secret_key():
     assert result.returncode != 0
     assert "SECRET_KEY is not set: set the SECRET_KEY environment variable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def gunicorn_with():
+    """Starts the real gunicorn with extra environment; stops every one started."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(**extra: str) -> str:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PORT": str(port),
+            "SECRET_KEY": "gunicorn-test",
+            "APP_ENV": "production",
+            "WEB_CONCURRENCY": "2",
+            **extra,
+        }
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=APP_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        started.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/healthcheck", time.monotonic() + 20)
+        return base
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def raw_request(base: str, method: str, path: str, headers: dict[str, str] | None = None):
+    """One request as a client sends it, any method and header (http.client, no normalising)."""
+    import http.client
+
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def series(base: str) -> list[str]:
+    metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()  # noqa: S310
+    return sorted(
+        line.rsplit(" ", 1)[0]
+        for line in metrics.splitlines()
+        if line.startswith("http_requests_total{")
+    )
+
+
+def test_made_up_methods_and_paths_add_no_metric_series(gunicorn_with):
+    import random
+
+    base = gunicorn_with()
+    rng = random.Random(7)  # noqa: S311 - test data, not a secret
+    word = lambda n: "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(n))  # noqa: E731
+    # One of each kind first: the bounded label values (OTHER, <unmatched>) exist from then on.
+    raw_request(base, word(8), "/" + word(5).lower())
+    raw_request(base, "GET", "/" + word(5).lower())
+    series(base)  # the scrape's own series
+    before = series(base)
+    for _ in range(300):
+        raw_request(base, word(rng.randint(3, 12)), "/" + word(rng.randint(1, 20)).lower())
+    after = series(base)
+    assert after == before
+    assert any('method="OTHER"' in s for s in after)
+
+
+def test_clients_cannot_set_the_scheme_or_the_script_name(gunicorn_with):
+    # No proxy trusted: forwarded headers from a client change nothing.
+    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="0")
+    for header in (
+        {"X-Forwarded-Proto": "https"},
+        {"X-Forwarded-Ssl": "on"},
+        {"X-Forwarded-Protocol": "ssl"},
+    ):
+        status, headers, _ = raw_request(base, "GET", "/", header)
+        assert status == 308, header
+        assert headers["Location"].startswith("https://"), header
+
+
+def test_clients_cannot_set_the_script_name(gunicorn_with):
+    # SCRIPT_NAME from a client would make /public/metrics serve /metrics (and log it as /metrics).
+    base = gunicorn_with()
+    status, _, body = raw_request(base, "GET", "/public/metrics", {"SCRIPT_NAME": "/public"})
+    assert status == 404
+    assert b"http_requests_total" not in body
+
+
+def test_one_trusted_proxy_sets_the_scheme(gunicorn_with):
+    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="1")
+    status, _, _ = raw_request(
+        base, "GET", "/", {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    )
+    assert status == 200
+
+
+def test_no_server_version_banner(gunicorn_with):
+    base = gunicorn_with()
+    _, headers, _ = raw_request(base, "GET", "/healthcheck")
+    assert headers["Server"] == "onedigest"
+    # gunicorn's own error responses too (a request line it refuses).
+    with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=5) as sock:
+        sock.sendall(b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n")
+        reply = sock.recv(4096).decode("latin-1")
+    assert "gunicorn" not in reply.lower()

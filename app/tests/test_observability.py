@@ -40,3 +40,10 @@ def test_log_level_from_environment(make_app, log_lines):
     log_lines()
     client.get("/")
     assert [line for line in log_lines() if line["logger"] == "onedigest.access"] == []
+
+
+def test_a_request_id_with_a_trailing_newline_is_replaced(app):
+    # `$` would match before a final newline; the ID must be the whole value.
+    environ = {"HTTP_X_REQUEST_ID": "abc-123\n"}
+    response = app.test_client().get("/", environ_overrides=environ)
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-ID"])
