@@ -1,9 +1,11 @@
 /** The shared target contract, for every kind, and the image identity across all of them. */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 
 import { TARGET_KINDS, type TargetKind } from "../providers";
 import { plainStrings, strings } from "./helpers";
-import { hex, reveal, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
+import { hex, reveal, ROOT, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
 
 const CLOUD_CONFIG = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "heroku-key-for-tests" };
 const BUILT_ID = `sha256:${hex("image-config:onedigest-image")}`;
@@ -58,8 +60,16 @@ describe("targets: the contract, for every kind", () => {
 
             it("wires the health check to /healthcheck", () => {
                 const text = JSON.stringify(run.mocks.resources.map((r) => r.inputs));
-                if (kind === "local" || kind === "heroku") return; // the image's HEALTHCHECK / Heroku's router
-                assert.ok(text.includes("/healthcheck"), `${kind} has no /healthcheck probe`);
+                if (kind === "local") {
+                    // The image's own HEALTHCHECK probes /healthcheck; the container update waits for it.
+                    assert.match(fs.readFileSync(path.join(ROOT, "app", "Dockerfile"), "utf8"), /^HEALTHCHECK [\s\S]*\/healthcheck/m);
+                    assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.wait, true);
+                } else if (kind === "heroku") {
+                    // Heroku has no probe setting: the release waits for Heroku to report it succeeded.
+                    assert.ok(Number(run.ofType("pulumi-nodejs:dynamic/heroku:Release")[0].inputs.timeoutSeconds) > 0);
+                } else {
+                    assert.ok(text.includes("/healthcheck"), `${kind} has no /healthcheck probe`);
+                }
             });
 
             it("keeps SECRET_KEY out of plain inputs and outputs", () => {
