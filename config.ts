@@ -20,7 +20,7 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 /** Plain env vars must not carry secrets: those go through secretKey and the platforms' secret stores. */
 const SECRET_LIKE = /(SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY)/;
 /** Set by every platform or by the image itself; the app spec must not override them. */
-const RESERVED_ENV = ["PORT", "SECRET_KEY", "APP_ENV", "APP_VERSION", "LAST_COMMIT_SHA", "APP_DESCRIPTION", "PROXY_FIX_COUNT", "PROXY_FIX_PROTO_COUNT", "IMAGE_ID"];
+const RESERVED_ENV = ["PORT", "SECRET_KEY", "APP_ENV", "APP_VERSION", "LAST_COMMIT_SHA", "APP_DESCRIPTION", "PROXY_FIX_COUNT", "PROXY_FIX_PROTO_COUNT", "IMAGE_ID", "CANONICAL_HOST"];
 
 export interface AppConfig {
     readonly name: string;

@@ -94,8 +94,10 @@ export function environmentSettings(args: {
  * The container's plain env on Beanstalk: two hops append to X-Forwarded-For (the ALB, then the
  * instance's nginx); only the ALB sets X-Forwarded-Proto, which nginx passes on unchanged.
  */
-export function beanstalkEnv(app: AppSpec, imageId: string): Record<string, string> {
-    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1, imageId });
+export function beanstalkEnv(app: AppSpec, imageId: string, settings: Pick<BeanstalkSettings, "certificateArn" | "domain">): Record<string, string> {
+    // With a certificate the app redirects HTTP to HTTPS on the domain (the ALB passes any Host on).
+    const https = settings.certificateArn !== undefined;
+    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1, imageId, https, canonicalHost: https ? settings.domain : undefined });
 }
 
 /** The v1 Dockerrun file naming the image by digest. */
@@ -201,7 +203,7 @@ export class BeanstalkEnvironment extends TargetComponent {
                 settings: pulumi
                     .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn, image.imageId])
                     .apply(([secretArn, profile, role, imageId]) =>
-                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app, imageId), secretArn, instanceProfile: profile, serviceRole: role }),
+                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app, imageId, s), secretArn, instanceProfile: profile, serviceRole: role }),
                     ),
             },
             // A newer Amazon Linux 2023 Docker stack shows up by itself; moving to it is a managed update, not a diff.

@@ -272,9 +272,18 @@ export class EcsService extends TargetComponent {
                 taskRoleArn: taskRole.arn,
                 volumes: [{ name: "tmp" }],
                 containerDefinitions: pulumi
-                    .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name, image.imageId])
-                    .apply(([ref, secretArn, group, imageId]) =>
-                        containerDefinitions({ name: "app", image: ref, port: app.port, env: plainEnv(app, { port: true, proxies: 1, imageId }), secretArn, logGroup: group, region: s.region }),
+                    .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name, image.imageId, alb.dnsName])
+                    .apply(([ref, secretArn, group, imageId, albHost]) =>
+                        containerDefinitions({
+                            name: "app",
+                            image: ref,
+                            port: app.port,
+                            // The ALB passes any Host on: redirects go to the domain (or the ALB's own name).
+                            env: plainEnv(app, { port: true, proxies: 1, imageId, https, canonicalHost: s.domain ?? albHost }),
+                            secretArn,
+                            logGroup: group,
+                            region: s.region,
+                        }),
                     ),
             },
             { ...child, dependsOn: grants },

@@ -19,8 +19,21 @@ export function scopedName(app: Pick<AppSpec, "name" | "stack">, rule: NameRule,
  * X-Forwarded-* (the app trusts exactly that many), and PORT where the platform does not set it
  * itself (Heroku and Cloud Run do, and refuse it). SECRET_KEY is never in it.
  */
-export function plainEnv(app: AppSpec, opts: { port: boolean; proxies: number; schemeProxies?: number; imageId?: string }): Record<string, string> {
-    const env: Record<string, string> = { ...app.env, PROXY_FIX_COUNT: String(opts.proxies) };
+export function plainEnv(
+    app: AppSpec,
+    opts: {
+        port: boolean;
+        proxies: number;
+        schemeProxies?: number;
+        imageId?: string;
+        /** Redirect to HTTPS unless `app.env` says otherwise: for targets that serve TLS. */
+        https?: boolean;
+        /** Where the HTTPS redirect points, for front ends that pass any Host header on (an ALB). */
+        canonicalHost?: string;
+    },
+): Record<string, string> {
+    const env: Record<string, string> = { ...(opts.https ? { FORCE_HTTPS: "1" } : {}), ...app.env, PROXY_FIX_COUNT: String(opts.proxies) };
+    if (opts.canonicalHost !== undefined) env.CANONICAL_HOST = opts.canonicalHost;
     // The config digest the deployment runs, reported by /healthcheck so a check can prove the bits.
     if (opts.imageId !== undefined) env.IMAGE_ID = opts.imageId;
     if (opts.schemeProxies !== undefined && opts.schemeProxies !== opts.proxies) env.PROXY_FIX_PROTO_COUNT = String(opts.schemeProxies);

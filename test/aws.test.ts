@@ -79,6 +79,8 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         const env = container.environment as Array<{ name: string; value: string }>;
         // Behind one proxy (the ALB): the app trusts one hop of X-Forwarded-*.
         assert.deepStrictEqual(env, [
+            // No domain: HTTPS redirects (if the app is told to make them) go to the ALB's own name.
+            { name: "CANONICAL_HOST", value: "onedigest-aws-ecs-alb-123.eu-west-1.elb.amazonaws.com" },
             { name: "IMAGE_ID", value: String(run.outputs.imageId) },
             { name: "PORT", value: "8080" },
             { name: "PROXY_FIX_COUNT", value: "1" },

@@ -322,7 +322,8 @@ describe("heroku: the target in the mocked program", () => {
         const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
         assert.ok(isSecret(app.inputs.configVars), "configVars must be a secret");
         // The Heroku router is the one proxy in front of the dyno.
-        assert.deepStrictEqual(reveal(app.inputs.configVars), { PROXY_FIX_COUNT: "1", SECRET_KEY: TEST_SECRET });
+        // Heroku serves TLS on every app: plain HTTP is redirected.
+        assert.deepStrictEqual(reveal(app.inputs.configVars), { FORCE_HTTPS: "1", PROXY_FIX_COUNT: "1", SECRET_KEY: TEST_SECRET });
         assert.ok(isSecret(app.inputs.apiKey), "the API key must be a secret");
         for (const r of run.mocks.resources) assert.ok(!plainStrings(r.inputs).some((s) => s.includes(TEST_SECRET) || s.includes("hk-secret-123")), `${r.name} holds a secret in plain`);
         // The serialized provider code carries no credentials either.

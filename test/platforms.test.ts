@@ -132,7 +132,45 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
     });
 
     it("a stack cannot override the hop counts through app.env", () => {
-        assert.match(configError({ app: { env: { PROXY_FIX_COUNT: "5" } } }), /^onedigest:app\.env\.PROXY_FIX_COUNT: got "PROXY_FIX_COUNT"; expected a name other than .*PROXY_FIX_COUNT, PROXY_FIX_PROTO_COUNT, IMAGE_ID \(set by onedigest\)/);
+        assert.match(configError({ app: { env: { PROXY_FIX_COUNT: "5" } } }), /^onedigest:app\.env\.PROXY_FIX_COUNT: got "PROXY_FIX_COUNT"; expected a name other than .*PROXY_FIX_COUNT, PROXY_FIX_PROTO_COUNT, IMAGE_ID, CANONICAL_HOST \(set by onedigest\)/);
+    });
+});
+
+describe("platforms: HTTPS where a target has TLS, redirected to a host it knows", () => {
+    const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    const ecsEnv = (run: ProgramRun) =>
+        Object.fromEntries(
+            (JSON.parse(String(run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.containerDefinitions)) as Array<{ environment: Array<{ name: string; value: string }> }>)[0].environment.map((e) => [e.name, e.value]),
+        );
+    const beanstalkEnv = (run: ProgramRun) =>
+        Object.fromEntries(
+            (run.ofType("aws:elasticbeanstalk/environment:Environment")[0].inputs.settings as Array<{ namespace: string; name: string; value: string }>)
+                .filter((s) => s.namespace === "aws:elasticbeanstalk:application:environment")
+                .map((s) => [s.name, s.value]),
+        );
+
+    it("ECS with a certificate: HTTPS on, redirects to the domain", async () => {
+        const env = ecsEnv(await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { certificateArn: CERT, domain: "app.example.com" } }));
+        assert.deepStrictEqual([env.FORCE_HTTPS, env.CANONICAL_HOST], ["1", "app.example.com"]);
+    });
+
+    it("ECS without one: no redirect to a TLS it does not have", async () => {
+        assert.strictEqual(ecsEnv(await runProgram({ targets: ["aws-ecs"], ...AWS })).FORCE_HTTPS, undefined);
+    });
+
+    it("Beanstalk with a certificate: HTTPS on, redirects to the domain; without one, neither", async () => {
+        const env = beanstalkEnv(await runProgram({ targets: ["aws-beanstalk"], ...AWS, beanstalk: { certificateArn: CERT, domain: "eb.example.com" } }));
+        assert.deepStrictEqual([env.FORCE_HTTPS, env.CANONICAL_HOST], ["1", "eb.example.com"]);
+        const plain = beanstalkEnv(await runProgram({ targets: ["aws-beanstalk"], ...AWS }));
+        assert.deepStrictEqual([plain.FORCE_HTTPS, plain.CANONICAL_HOST], [undefined, undefined]);
+    });
+
+    it("Heroku: HTTPS on (every app has TLS), unless the stack turns it off", async () => {
+        const vars = async (env: Record<string, string>) =>
+            (await runProgram({ targets: ["heroku"], herokuApiKey: "k", app: { env } })).ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.configVars;
+        const unwrap = (v: unknown) => (v as { value: Record<string, string> }).value;
+        assert.strictEqual(unwrap(await vars({})).FORCE_HTTPS, "1");
+        assert.strictEqual(unwrap(await vars({ FORCE_HTTPS: "0" })).FORCE_HTTPS, "0");
     });
 });
 

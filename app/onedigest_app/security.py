@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from flask import Flask, Response, abort, redirect, request
 
 from .observability import ROUTE_ENVIRON
@@ -32,6 +34,7 @@ def https_headers(settings: Settings) -> list[tuple[str, str]]:
 def init_app(app: Flask, settings: Settings) -> None:
     limit = settings.max_content_length
     force_https = settings.force_https
+    canonical_host = settings.canonical_host
 
     @app.before_request
     def guard() -> Response | None:
@@ -45,6 +48,8 @@ def init_app(app: Flask, settings: Settings) -> None:
             abort(413)
         # Load balancers probe over plain HTTP; redirecting them would fail every check.
         if force_https and request.scheme != "https" and request.path != HEALTH_PATH:
-            # 308 keeps the method and body, unlike 301/302.
-            return redirect(request.url.replace("http://", "https://", 1), code=308)  # type: ignore[return-value]
+            # 308 keeps the method and body, unlike 301/302. Never to a host the client made up.
+            url = urlsplit(request.url)
+            target = urlunsplit(("https", canonical_host or url.netloc, url.path, url.query, ""))
+            return redirect(target, code=308)  # type: ignore[return-value]
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,22 @@ def _flag(name: str, raw: str) -> bool:
     if value in ("0", "false", "no", "off", ""):
         return False
     raise ConfigError(f"{name}={raw!r} is not a boolean: set {name} to 1 or 0")
+
+
+_HOST = re.compile(
+    r"(?=.{1,253}(:|$))([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?"
+)
+
+
+def _host(name: str, raw: str) -> str | None:
+    value = raw.strip().lower()
+    if not value:
+        return None
+    if not _HOST.fullmatch(value):
+        raise ConfigError(
+            f"{name}={raw!r} is not a host name: set {name} to one, e.g. app.example.com"
+        )
+    return value
 
 
 def _int(name: str, raw: str, minimum: int, maximum: int) -> int:
@@ -48,6 +65,7 @@ class Settings:
     proxy_count: int
     proxy_proto_count: int
     force_https: bool
+    canonical_host: str | None
     hsts_max_age: int
     max_content_length: int
     log_level: str
@@ -88,6 +106,9 @@ class Settings:
                 proxy_count,
             ),
             force_https=_flag("FORCE_HTTPS", source.get("FORCE_HTTPS", "0")),
+            # Where the HTTPS redirect points; unset, the request's own host (fine only behind a
+            # front end that routes by host, as Heroku's router and Cloud Run's do).
+            canonical_host=_host("CANONICAL_HOST", source.get("CANONICAL_HOST", "")),
             hsts_max_age=_int(
                 "HSTS_MAX_AGE", source.get("HSTS_MAX_AGE", "31536000"), 0, 2 * 31536000
             ),

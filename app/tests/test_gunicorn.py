@@ -225,3 +225,10 @@ def test_no_server_version_banner(gunicorn_with):
         sock.sendall(b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n")
         reply = sock.recv(4096).decode("latin-1")
     assert "gunicorn" not in reply.lower()
+
+
+def test_the_https_redirect_never_points_at_a_host_the_client_sent(gunicorn_with):
+    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="1", CANONICAL_HOST="app.example.com")
+    status, headers, _ = raw_request(base, "GET", "/x?y=1", {"Host": "evil.example"})
+    assert status == 308
+    assert headers["Location"] == "https://app.example.com/x?y=1"

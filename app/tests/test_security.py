@@ -31,6 +31,24 @@ def test_force_https_redirects_plain_http_keeping_path_and_query(make_app):
     assert response.headers["Location"] == "https://example.com/some/path?a=1"
 
 
+def test_force_https_redirects_to_the_canonical_host_not_the_clients(make_app):
+    client = make_app(FORCE_HTTPS="1", CANONICAL_HOST="app.example.com").test_client()
+    response = client.get("/a/b?x=1", headers={"Host": "evil.example"})
+    assert response.status_code == 308
+    assert response.headers["Location"] == "https://app.example.com/a/b?x=1"
+
+
+def test_a_malformed_canonical_host_is_refused_at_start(make_app):
+    from onedigest_app import ConfigError
+
+    with pytest.raises(ConfigError) as excinfo:
+        make_app(CANONICAL_HOST="https://app.example.com/")
+    assert str(excinfo.value) == (
+        "CANONICAL_HOST='https://app.example.com/' is not a host name: "
+        "set CANONICAL_HOST to one, e.g. app.example.com"
+    )
+
+
 def test_force_https_leaves_the_healthcheck_alone(make_app):
     client = make_app(FORCE_HTTPS="1").test_client()
     response = client.get("/healthcheck")

@@ -45,7 +45,7 @@ export class HerokuService extends TargetComponent {
                 region: settings.region,
                 team: settings.team,
                 // Heroku sets PORT itself; SECRET_KEY travels as a secret config var.
-                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...plainEnv(app, { port: false, proxies: 1 }), SECRET_KEY: secretKey }))),
+                configVars: pulumi.secret(app.secretKey.apply((secretKey) => ({ ...plainEnv(app, { port: false, proxies: 1, https: true }), SECRET_KEY: secretKey }))),
                 ...api,
             },
             { parent: this },
