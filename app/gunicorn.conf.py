@@ -12,7 +12,10 @@ import tempfile
 import gunicorn.http.wsgi
 
 _port = os.environ.get("PORT", "8080")
-bind = [f"0.0.0.0:{_port}"]
+# The app on PORT (the one port every target publishes), and /metrics on METRICS_PORT, which no
+# target publishes: a scraper beside the app (a sidecar) reads it, the internet does not.
+_metrics_port = os.environ.get("METRICS_PORT", "9100")
+bind = [f"0.0.0.0:{_port}"] + ([f"0.0.0.0:{_metrics_port}"] if _metrics_port != _port else [])
 
 
 def effective_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:

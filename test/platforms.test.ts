@@ -174,6 +174,22 @@ describe("platforms: HTTPS where a target has TLS, redirected to a host it knows
     });
 });
 
+describe("platforms: /metrics stays off the internet", () => {
+    it("every target publishes the app's port and nothing else (the app serves /metrics on 9100 only)", async () => {
+        const run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD });
+        assert.deepStrictEqual(run.ofType("docker:index/container:Container")[0].inputs.ports, [{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
+        const [container] = JSON.parse(String(run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.containerDefinitions)) as Array<{ portMappings: unknown[] }>;
+        assert.deepStrictEqual(container.portMappings, [{ containerPort: 8080, protocol: "tcp" }]);
+        for (const tg of run.ofType("aws:lb/targetGroup:TargetGroup")) assert.strictEqual(tg.inputs.port, 8080);
+        const dockerrun = JSON.parse(String(run.ofType("aws:s3/bucketObjectv2:BucketObjectv2")[0].inputs.content)) as { Ports: unknown[] };
+        assert.deepStrictEqual(dockerrun.Ports, [{ ContainerPort: "8080" }]);
+        const template = run.ofType("gcp:cloudrunv2/service:Service")[0].inputs.template as { containers: Array<{ ports: unknown }> };
+        assert.deepStrictEqual(template.containers[0].ports, { containerPort: 8080 });
+        // Heroku routes $PORT alone; no target sets METRICS_PORT to the app's port.
+        for (const kind of TARGET_KINDS) assert.ok(!JSON.stringify(run.mocks.resources.map((r) => r.inputs)).includes("METRICS_PORT"), kind);
+    });
+});
+
 describe("platforms: Docker's image store", () => {
     // `docker info --format '{{json .DriverStatus}}'` as engines print it.
     const CLASSIC_OVERLAY2 = '[["Backing Filesystem","extfs"],["Supports d_type","true"],["Using metacopy","false"],["Native Overlay Diff","true"],["userxattr","false"]]';

@@ -35,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app_metrics = metrics.Metrics(settings)
     app.extensions["onedigest.metrics"] = app_metrics
-    metrics.init_app(app, app_metrics)
+    metrics.init_app(app, app_metrics, settings.metrics_port)
     security.init_app(app, settings)
     errors.init_app(app)
     app.register_blueprint(views_bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -70,7 +70,20 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def init_app(app: Flask, metrics: Metrics) -> None:
+def local_port(environ: dict[str, object]) -> int | None:
+    """The port this connection came in on, from the server's own socket (never from a header)."""
+    sock = environ.get("gunicorn.socket")
+    try:
+        return int(sock.getsockname()[1])  # type: ignore[union-attr]
+    except (AttributeError, OSError, TypeError, IndexError, ValueError):
+        return None
+
+
+def init_app(app: Flask, metrics: Metrics, port: int) -> None:
     @app.get(METRICS_PATH)
     def metrics_view() -> Response:
+        # Version, commit, traffic and error rates are not for the public: only connections to the
+        # metrics port, which no target publishes, see them; everyone else gets the plain 404.
+        if local_port(request.environ) != port:
+            abort(404)
         return Response(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})

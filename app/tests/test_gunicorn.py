@@ -37,6 +37,7 @@ def wait_for(url: str, deadline: float) -> urllib.request.addinfourl:
 @pytest.fixture
 def gunicorn():
     port = free_port()
+    metrics_port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),
@@ -44,6 +45,7 @@ def gunicorn():
         "APP_ENV": "production",
         "APP_VERSION": "7.7.7",
         "WEB_CONCURRENCY": "2",
+        "METRICS_PORT": str(metrics_port),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
@@ -55,7 +57,7 @@ def gunicorn():
         text=True,
     )
     try:
-        yield proc, f"http://127.0.0.1:{port}"
+        yield proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -63,7 +65,7 @@ def gunicorn():
 
 
 def test_gunicorn_serves_and_stops_cleanly_on_sigterm(gunicorn):
-    proc, base = gunicorn
+    proc, base, metrics_base = gunicorn
     response = wait_for(base + "/healthcheck", time.monotonic() + 20)
     assert response.status == 200
     assert json.load(response)["myapplication"][0]["version"] == "7.7.7"
@@ -71,7 +73,7 @@ def test_gunicorn_serves_and_stops_cleanly_on_sigterm(gunicorn):
     # Both workers' counts are summed (prometheus multiprocess mode).
     for _ in range(6):
         urllib.request.urlopen(base + "/", timeout=2).read()  # noqa: S310
-    metrics = urllib.request.urlopen(base + "/metrics", timeout=2).read().decode()  # noqa: S310
+    metrics = urllib.request.urlopen(metrics_base + "/metrics", timeout=2).read().decode()  # noqa: S310
     line = next(
         entry
         for entry in metrics.splitlines()
@@ -115,14 +117,18 @@ def gunicorn_with():
     """Starts the real gunicorn with extra environment; stops every one started."""
     started: list[subprocess.Popen[str]] = []
 
+    metrics: dict[str, str] = {}
+
     def start(**extra: str) -> str:
         port = free_port()
+        metrics_port = free_port()
         env = {
             **os.environ,
             "PORT": str(port),
             "SECRET_KEY": "gunicorn-test",
             "APP_ENV": "production",
             "WEB_CONCURRENCY": "2",
+            "METRICS_PORT": str(metrics_port),
             **extra,
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -137,8 +143,10 @@ def gunicorn_with():
         started.append(proc)
         base = f"http://127.0.0.1:{port}"
         wait_for(base + "/healthcheck", time.monotonic() + 20)
+        metrics[base] = f"http://127.0.0.1:{metrics_port}"
         return base
 
+    start.metrics = metrics  # type: ignore[attr-defined]
     yield start
     for proc in started:
         if proc.poll() is None:
@@ -160,8 +168,8 @@ def raw_request(base: str, method: str, path: str, headers: dict[str, str] | Non
         conn.close()
 
 
-def series(base: str) -> list[str]:
-    metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()  # noqa: S310
+def series(metrics_base: str) -> list[str]:
+    metrics = urllib.request.urlopen(metrics_base + "/metrics", timeout=5).read().decode()  # noqa: S310
     return sorted(
         line.rsplit(" ", 1)[0]
         for line in metrics.splitlines()
@@ -178,11 +186,12 @@ def test_made_up_methods_and_paths_add_no_metric_series(gunicorn_with):
     # One of each kind first: the bounded label values (OTHER, <unmatched>) exist from then on.
     raw_request(base, word(8), "/" + word(5).lower())
     raw_request(base, "GET", "/" + word(5).lower())
-    series(base)  # the scrape's own series
-    before = series(base)
+    scrape = gunicorn_with.metrics[base]
+    series(scrape)  # the scrape's own series
+    before = series(scrape)
     for _ in range(300):
         raw_request(base, word(rng.randint(3, 12)), "/" + word(rng.randint(1, 20)).lower())
-    after = series(base)
+    after = series(scrape)
     assert after == before
     assert any('method="OTHER"' in s for s in after)
 
@@ -232,3 +241,21 @@ def test_the_https_redirect_never_points_at_a_host_the_client_sent(gunicorn_with
     status, headers, _ = raw_request(base, "GET", "/x?y=1", {"Host": "evil.example"})
     assert status == 308
     assert headers["Location"] == "https://app.example.com/x?y=1"
+
+
+def test_metrics_only_on_the_metrics_port(gunicorn_with):
+    base = gunicorn_with()
+    status, _, body = raw_request(base, "GET", "/metrics")
+    assert status == 404
+    assert b"http_requests_total" not in body
+    # A Host header naming the metrics port changes nothing: the socket decides.
+    status, _, _ = raw_request(
+        base,
+        "GET",
+        "/metrics",
+        {"Host": "127.0.0.1:" + gunicorn_with.metrics[base].rsplit(":", 1)[1]},
+    )
+    assert status == 404
+    status, _, body = raw_request(gunicorn_with.metrics[base], "GET", "/metrics")
+    assert status == 200
+    assert b"http_requests_total" in body

@@ -21,7 +21,7 @@ def _clean_metrics_dir(monkeypatch):  # noqa: ARG001 - set up after it, so torn 
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **env: str):
-    for key in ("WEB_CONCURRENCY", "PORT"):
+    for key in ("WEB_CONCURRENCY", "PORT", "METRICS_PORT"):
         monkeypatch.delenv(key, raising=False)
     # Recorded by monkeypatch, so the module's own os.environ write is undone after the test.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
@@ -40,12 +40,13 @@ def test_timeouts_fit_the_platforms(monkeypatch):
     assert conf.keepalive > 90  # above ALB (60 s) and Heroku router (90 s) idle timeouts
     assert conf.graceful_timeout < 10  # below Cloud Run's 10 s after SIGTERM
     assert conf.accesslog is None
-    assert conf.bind == ["0.0.0.0:8080"]
+    # The app's port, and the metrics port no target publishes.
+    assert conf.bind == ["0.0.0.0:8080", "0.0.0.0:9100"]
 
 
 def test_port_and_workers_from_the_environment(monkeypatch):
-    conf = load(monkeypatch, PORT="5000", WEB_CONCURRENCY="3")
-    assert conf.bind == ["0.0.0.0:5000"]
+    conf = load(monkeypatch, PORT="5000", WEB_CONCURRENCY="3", METRICS_PORT="9500")
+    assert conf.bind == ["0.0.0.0:5000", "0.0.0.0:9500"]
     assert conf.workers == 3
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"]
 

@@ -3,6 +3,21 @@ from __future__ import annotations
 import re
 
 
+class FakeSocket:
+    """The connection's socket as gunicorn puts it in the environ; only its local port matters."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("0.0.0.0", self.port)
+
+
+def scrape(client, port: int = 9100):
+    """GET /metrics as a scraper on the metrics port (9100 by default)."""
+    return client.get("/metrics", environ_overrides={"gunicorn.socket": FakeSocket(port)})
+
+
 def sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample in Prometheus text format, 0 if absent."""
     for line in text.splitlines():
@@ -15,18 +30,18 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def test_metrics_is_prometheus_text(client):
-    response = client.get("/metrics")
+    response = scrape(client)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert "# TYPE http_requests_total counter" in response.get_data(as_text=True)
 
 
 def test_request_counter_and_histogram_move_by_route_and_status(client):
-    before = client.get("/metrics").get_data(as_text=True)
+    before = scrape(client).get_data(as_text=True)
     for _ in range(3):
         client.get("/healthcheck")
     client.get("/missing")
-    after = client.get("/metrics").get_data(as_text=True)
+    after = scrape(client).get_data(as_text=True)
     labels = {"method": "GET", "route": "/healthcheck", "status": "200"}
     assert (
         sample(after, "http_requests_total", **labels)
@@ -38,7 +53,7 @@ def test_request_counter_and_histogram_move_by_route_and_status(client):
 
 
 def test_build_info_gauge_carries_the_build(client):
-    text = client.get("/metrics").get_data(as_text=True)
+    text = scrape(client).get_data(as_text=True)
     assert (
         sample(
             text,
@@ -54,5 +69,19 @@ def test_build_info_gauge_carries_the_build(client):
 def test_two_apps_do_not_share_counters(make_app):
     first, second = make_app().test_client(), make_app().test_client()
     first.get("/")
-    text = second.get("/metrics").get_data(as_text=True)
+    text = scrape(second).get_data(as_text=True)
     assert sample(text, "http_requests_total", route="/") == 0
+
+
+def test_metrics_are_not_served_on_the_public_port(client):
+    # The app's port, and a server that cannot say which port (the dev server): the plain JSON 404.
+    for response in (scrape(client, port=8080), client.get("/metrics")):
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == 404
+        assert "http_requests_total" not in response.get_data(as_text=True)
+
+
+def test_the_metrics_port_is_configurable(make_app):
+    client = make_app(METRICS_PORT="9300").test_client()
+    assert scrape(client, port=9300).status_code == 200
+    assert scrape(client, port=9100).status_code == 404

@@ -80,6 +80,8 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         assert.strictEqual(res.status, 200);
         const health = ((await res.json()) as { myapplication: Array<{ lastcommitsha: string; imageid: string }> }).myapplication[0];
         assert.strictEqual(health.lastcommitsha, commit);
+        // The published port serves the app, not its metrics (those stay on 9100 inside the container).
+        assert.strictEqual((await fetch(`http://127.0.0.1:${LOCAL_PORT}/metrics`)).status, 404);
 
         const env2 = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}` };
         outputs = JSON.parse(ok(await run("pulumi", ["stack", "output", "--json", "--stack", "local"], { cwd: dir, env: env2 }), "stack output").stdout) as typeof outputs;
