@@ -6,7 +6,10 @@
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: check-promotion.sh STACK FROM_STACK" >&2; exit 2; }
 stack=$1 from=$2
-if pulumi stack export --stack "$stack" | grep -q '"type": *"docker:index/image:Image"'; then
+# The whole export first: `grep -q` stops reading at its first match, and under pipefail the
+# exporter's broken pipe would then count as "not found".
+state=$(pulumi stack export --stack "$stack")
+if grep -q '"type": *"docker:index/image:Image"' <<<"$state"; then
   echo "check-promotion: $stack holds an image build; a promoted stack must deploy $from's image, not build one" >&2
   exit 1
 fi
