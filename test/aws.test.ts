@@ -166,6 +166,8 @@ describe("aws-beanstalk: defaults on the recorded resources", () => {
         assert.strictEqual(get("aws:elasticbeanstalk:application:environment", "PROXY_FIX_COUNT"), "2");
         assert.strictEqual(get("aws:elasticbeanstalk:application:environment", "PROXY_FIX_PROTO_COUNT"), "1");
         assert.strictEqual(get("aws:elasticbeanstalk:environment", "LoadBalancerType"), "application");
+        // Instances answer only IMDSv2 (session tokens): no SSRF-style credential reads.
+        assert.strictEqual(get("aws:autoscaling:launchconfiguration", "DisableIMDSv1"), "true");
         assert.strictEqual(get("aws:elasticbeanstalk:application:environment", "PORT"), "8080");
         assert.match(String(get("aws:elasticbeanstalk:application:environmentsecrets", "SECRET_KEY")), /^arn:aws:mock:.*secretsmanager/);
         for (const s of settings) {

@@ -28,6 +28,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         DEBUG=False,
         TESTING=settings.testing,
         PROPAGATE_EXCEPTIONS=False,
+        # If a route ever uses the session: never sent over plain HTTP (in production), never
+        # readable by scripts, never sent on cross-site subrequests.
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     app.extensions["onedigest.settings"] = settings
     app.session_interface = CachedSerializerSessionInterface()

@@ -39,6 +39,12 @@ def test_timeouts_fit_the_platforms(monkeypatch):
     assert conf.preload_app is True
     assert conf.keepalive > 90  # above ALB (60 s) and Heroku router (90 s) idle timeouts
     assert conf.graceful_timeout < 10  # below Cloud Run's 10 s after SIGTERM
+    assert conf.graceful_timeout == 8
+    # A stuck request is killed after 30 s: within the ALB's 60 s idle timeout, not an hour.
+    assert conf.timeout == 30
+    # No client's forwarding headers are trusted by gunicorn (the app's ProxyFix decides).
+    assert conf.forwarded_allow_ips == ""
+    assert conf.secure_scheme_headers == {}
     assert conf.accesslog is None
     # The app's port, and the metrics port no target publishes.
     assert conf.bind == ["0.0.0.0:8080", "0.0.0.0:9100"]

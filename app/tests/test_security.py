@@ -13,6 +13,7 @@ def test_security_headers_on_every_response(client):
         assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
         assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
         assert "default-src 'none'" in headers["Content-Security-Policy"]
+        assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
 def test_no_hsts_over_plain_http(client):
@@ -22,6 +23,34 @@ def test_no_hsts_over_plain_http(client):
 def test_hsts_when_the_proxy_says_https(client):
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_hsts_max_age_zero_turns_hsts_off(make_app):
+    client = make_app(HSTS_MAX_AGE="0").test_client()
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers
+
+
+def test_hsts_max_age_is_configurable(make_app):
+    client = make_app(HSTS_MAX_AGE="600").test_client()
+    response = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"] == "max-age=600; includeSubDomains"
+
+
+def test_session_cookie_is_secure_httponly_and_samesite(make_app):
+    app = make_app(APP_ENV="production")
+
+    @app.get("/remember")
+    def remember():
+        from flask import session
+
+        session["seen"] = True
+        return "ok"
+
+    cookie = app.test_client().get("/remember").headers["Set-Cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
 
 
 def test_force_https_redirects_plain_http_keeping_path_and_query(make_app):
