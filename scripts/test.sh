@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: app lint + pytest, TypeScript type-check + mocha (mocked program), the
+# The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check + mocha (mocked program), the
 # delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
 # on a real Docker engine with loopback registries, and the program itself through the real Pulumi
 # CLI and engine on that Docker engine. Installs what it needs.
@@ -35,8 +35,8 @@ count_mocha() {
   failed=$((failed + $(grep -oE '^ +[0-9]+ failing' "$logs/$1.log" | grep -oE '[0-9]+' | tail -n1 || echo 0)))
 }
 
-count_checkers() {
-  local line; line=$(grep -E '^checkers: [0-9]+ passed, [0-9]+ failed' "$logs/$1.log" | tail -n1)
+count_checkers() { # stage [prefix of its summary line]
+  local line; line=$(grep -E "^${2:-checkers}: [0-9]+ passed, [0-9]+ failed" "$logs/$1.log" | tail -n1)
   if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
   passed=$((passed + $(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+')))
   failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')))
@@ -97,6 +97,7 @@ fi
 
 stage ruff bash -c 'cd app && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check .'
 stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprovider'; count_pytest pytest
+stage mutation bash scripts/mutation.sh; count_checkers mutation mutation
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows

@@ -39,7 +39,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     observability.configure_logging(settings.log_level)
 
     app_metrics = metrics.Metrics(settings)
-    app.extensions["onedigest.metrics"] = app_metrics
     metrics.init_app(app, app_metrics, settings.metrics_port)
     security.init_app(app, settings)
     errors.init_app(app)

@@ -19,7 +19,6 @@ REQUEST_ID_HEADER = "X-Request-ID"
 KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
 )
-REQUEST_ID_ENVIRON = "onedigest.request_id"
 ROUTE_ENVIRON = "onedigest.route"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -93,7 +92,6 @@ class RequestMiddleware:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        environ[REQUEST_ID_ENVIRON] = request_id
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
