@@ -135,6 +135,7 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
 
     it("runs under the local target's own hardening (read-only root, no capabilities) with two workers", async () => {
         const port = await freePort();
+        const metricsPort = await freePort();
         // The docker.Container inputs the `local` target registers, taken from the program under mocks.
         const run = await runProgram({ targets: ["local"], app: { port }, local: { port } });
         const [spec] = run.ofType("docker:index/container:Container");
@@ -149,13 +150,18 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
             ...(reveal(inputs.envs) as string[]).flatMap((e) => ["-e", e]),
             "-e",
             "WEB_CONCURRENCY=2",
+            // Host networking here: the metrics port must be free on this machine too.
+            "-e",
+            `METRICS_PORT=${metricsPort}`,
         ];
         const container = docker("run", "-d", "--network", "host", ...flags, tag);
         try {
             const base = `http://127.0.0.1:${port}`;
             await waitFor("/healthcheck under hardening", 30_000, async () => ((await fetch(`${base}/healthcheck`)).ok ? true : undefined));
             for (let i = 0; i < 4; i++) await (await fetch(`${base}/`)).text();
-            const metrics = await (await fetch(`${base}/metrics`)).text();
+            // Not on the app's port; on the metrics port, which no target publishes.
+            assert.strictEqual((await fetch(`${base}/metrics`)).status, 404);
+            const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
             // Two workers add up their counts through files in /dev/shm: the read-only root is no obstacle.
             assert.match(metrics, /http_requests_total\{method="GET",route="\/",status="200"\} 4\.0/);
         } finally {
