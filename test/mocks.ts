@@ -195,14 +195,14 @@ function clearProgramModules(): void {
     }
 }
 
-async function settle(mocks: RecordingMocks): Promise<void> {
-    let stable = 0;
-    let seen = -1;
-    for (let i = 0; i < 2000 && stable < 25; i++) {
-        await new Promise((r) => setImmediate(r));
-        stable = mocks.resources.length === seen ? stable + 1 : 0;
-        seen = mocks.resources.length;
-    }
+/**
+ * Waits until the program has registered everything: the SDK's own queue of pending resource
+ * operations (what the language host waits for before it reports a program done), including
+ * resources registered late, inside applies.
+ */
+async function settle(): Promise<void> {
+    const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+    await settings.waitForRPCs().catch(() => undefined);
 }
 
 interface RegisterRequest {
@@ -252,7 +252,7 @@ export async function runProgram(
     const program = require(path.join(ROOT, "index")) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(program)) outputs[key] = await promiseOf(value as pulumi.Input<unknown>);
-    await settle(mocks);
+    await settle();
     return { mocks, outputs, ofType: (type) => mocks.resources.filter((r) => r.type === type) };
 }
 
@@ -262,7 +262,7 @@ export async function runProgramError(config: Record<string, unknown>, options: 
     try {
         require(path.join(ROOT, "index"));
     } catch (err) {
-        await settle(mocks);
+        await settle();
         return { message: (err as Error).message, resources: mocks.resources };
     }
     throw new Error("expected the program to fail with a config error, but it ran");
