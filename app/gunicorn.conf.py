@@ -4,12 +4,14 @@ Each value is read from the environment where a platform or operator needs to ch
 """
 
 import atexit
+import json
 import math
 import os
 import shutil
 import tempfile
 
 import gunicorn.http.wsgi
+import gunicorn.util
 
 _port = os.environ.get("PORT", "8080")
 # The app on PORT (the one port every target publishes), and /metrics on METRICS_PORT, which no
@@ -77,6 +79,36 @@ secure_scheme_headers: dict[str, str] = {}
 
 # No version banner: responses say `Server: onedigest`, not which gunicorn answers.
 gunicorn.http.wsgi.SERVER = "onedigest"
+
+
+def _json_error(sock, status_int: int, reason: str, mesg: str) -> None:  # noqa: ARG001 - gunicorn's signature
+    """Requests gunicorn refuses before the app sees them (a malformed request line or header):
+    the app's JSON error shape and security headers instead of gunicorn's HTML page. The parser's
+    message is not echoed: it can quote what the client sent."""
+    # Imported here, not at the top: the app's modules load prometheus_client, which must first
+    # see PROMETHEUS_MULTIPROC_DIR (set below) to add up the workers' metrics.
+    from onedigest_app.security import STATIC_HEADERS
+
+    body = json.dumps(
+        {
+            "error": {
+                "code": status_int,
+                "name": reason,
+                "description": "The request could not be read.",
+            }
+        }
+    )
+    head = [
+        f"HTTP/1.1 {status_int} {reason}",
+        "Connection: close",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in STATIC_HEADERS),
+    ]
+    gunicorn.util.write_nonblock(sock, ("\r\n".join(head) + "\r\n\r\n" + body).encode("latin-1"))
+
+
+gunicorn.util.write_error = _json_error
 
 control_socket_disable = True
 

@@ -231,9 +231,16 @@ def test_no_server_version_banner(gunicorn_with):
     assert headers["Server"] == "onedigest"
     # gunicorn's own error responses too (a request line it refuses).
     with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=5) as sock:
-        sock.sendall(b"GET /\x00 HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n")
         reply = sock.recv(4096).decode("latin-1")
     assert "gunicorn" not in reply.lower()
+    # …and answer like the app: its JSON error shape and its security headers, no HTML.
+    head, _, body = reply.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400 ")
+    assert "Content-Type: application/json" in head
+    assert "X-Content-Type-Options: nosniff" in head
+    assert "Content-Security-Policy: default-src 'none'" in head
+    assert json.loads(body)["error"]["code"] == 400
 
 
 def test_the_https_redirect_never_points_at_a_host_the_client_sent(gunicorn_with):
