@@ -34,34 +34,43 @@ def wait_for(url: str, deadline: float) -> urllib.request.addinfourl:
             time.sleep(0.05)
 
 
-@pytest.fixture
-def gunicorn():
-    port = free_port()
-    metrics_port = free_port()
+def launch(output: int = subprocess.PIPE, **extra: str) -> tuple[subprocess.Popen[str], str, str]:
+    """The real gunicorn as the image runs it; returns it with the app's and the metrics' URLs."""
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "PORT": str(port),
         "SECRET_KEY": "gunicorn-test",
         "APP_ENV": "production",
-        "APP_VERSION": "7.7.7",
         "WEB_CONCURRENCY": "2",
         "METRICS_PORT": str(metrics_port),
+        **extra,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=APP_DIR,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
     )
+    return proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def gunicorn():
+    proc, base, metrics_base = launch(APP_VERSION="7.7.7")
     try:
-        yield proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
+        yield proc, base, metrics_base
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def test_gunicorn_serves_and_stops_cleanly_on_sigterm(gunicorn):
@@ -116,42 +125,19 @@ def test_gunicorn_refuses_to_start_without_secret_key():
 def gunicorn_with():
     """Starts the real gunicorn with extra environment; stops every one started."""
     started: list[subprocess.Popen[str]] = []
-
     metrics: dict[str, str] = {}
 
     def start(**extra: str) -> str:
-        port = free_port()
-        metrics_port = free_port()
-        env = {
-            **os.environ,
-            "PORT": str(port),
-            "SECRET_KEY": "gunicorn-test",
-            "APP_ENV": "production",
-            "WEB_CONCURRENCY": "2",
-            "METRICS_PORT": str(metrics_port),
-            **extra,
-        }
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=APP_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        proc, base, metrics_base = launch(subprocess.DEVNULL, **extra)
         started.append(proc)
-        base = f"http://127.0.0.1:{port}"
         wait_for(base + "/healthcheck", time.monotonic() + 20)
-        metrics[base] = f"http://127.0.0.1:{metrics_port}"
+        metrics[base] = metrics_base
         return base
 
     start.metrics = metrics  # type: ignore[attr-defined]
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def raw_request(base: str, method: str, path: str, headers: dict[str, str] | None = None):
