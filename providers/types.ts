@@ -13,7 +13,7 @@ export type Platform = (typeof PLATFORMS)[number];
 export const HEALTH_PATH = "/healthcheck";
 
 /** Seconds gunicorn waits for in-flight requests after SIGTERM (app/gunicorn.conf.py). */
-export const GRACEFUL_TIMEOUT_SECONDS = 8;
+export const GRACEFUL_TIMEOUT_SECONDS = 6;
 
 /** What is deployed: the same for every target. */
 export interface AppSpec {

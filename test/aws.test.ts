@@ -3,6 +3,7 @@ import * as assert from "assert";
 
 import { environmentSettings, type BeanstalkSettings } from "../providers/awsBeanstalk";
 import { FARGATE_SIZES } from "../providers/awsEcs";
+import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { configError } from "./helpers";
 import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
@@ -88,7 +89,7 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         for (const { name } of env) assert.doesNotMatch(name, /SECRET|PASSWORD|TOKEN|KEY/);
         assert.strictEqual(container.readonlyRootFilesystem, true);
         assert.strictEqual(container.privileged, false);
-        assert.ok(Number(container.stopTimeout) > 8, "stopTimeout must exceed gunicorn's graceful timeout");
+        assert.ok(Number(container.stopTimeout) > GRACEFUL_TIMEOUT_SECONDS, "stopTimeout must exceed gunicorn's graceful timeout");
         assert.strictEqual((container.logConfiguration as { logDriver: string }).logDriver, "awslogs");
         assert.strictEqual(one(run, "aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays, 30);
         assert.deepStrictEqual([task.cpu, task.memory, task.networkMode], ["256", "512", "awsvpc"]);

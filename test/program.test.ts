@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { TARGET_KINDS, modules } from "../providers";
+import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { ROOT, TEST_SECRET, hex, isSecret, reveal, runProgram } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
@@ -50,7 +51,10 @@ describe("program: local stack", () => {
         assert.strictEqual(container.inputs.readOnly, true);
         assert.deepStrictEqual(container.inputs.capabilities, { drops: ["ALL"] });
         assert.deepStrictEqual(container.inputs.securityOpts, ["no-new-privileges:true"]);
-        assert.ok(Number(container.inputs.stopTimeout) > 8, "stop timeout must exceed gunicorn's graceful timeout");
+        assert.ok(Number(container.inputs.stopTimeout) > GRACEFUL_TIMEOUT_SECONDS, "stop timeout must exceed gunicorn's graceful timeout");
+        // The program's idea of the grace period is gunicorn's own default.
+        const conf = fs.readFileSync(path.join(ROOT, "app", "gunicorn.conf.py"), "utf8");
+        assert.strictEqual(/GUNICORN_GRACEFUL_TIMEOUT", "(\d+)"/.exec(conf)?.[1], String(GRACEFUL_TIMEOUT_SECONDS));
         // The env list holds SECRET_KEY, so the whole list is stored as a secret.
         assert.ok(isSecret(container.inputs.envs));
         const envs = reveal(container.inputs.envs) as string[];

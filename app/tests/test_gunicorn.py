@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 APP_DIR = Path(__file__).resolve().parent.parent
-GRACEFUL_TIMEOUT = 8
+GRACEFUL_TIMEOUT = 6
 
 
 def free_port() -> int:
@@ -252,3 +252,46 @@ def test_metrics_only_on_the_metrics_port(gunicorn_with):
     status, _, body = raw_request(gunicorn_with.metrics[base], "GET", "/metrics")
     assert status == 200
     assert b"http_requests_total" in body
+
+
+def test_a_stop_with_a_request_in_flight_fits_cloud_runs_ten_seconds():
+    import threading
+
+    # The shortest platform limit between SIGTERM and SIGKILL is Cloud Run's 10 s.
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "METRICS_PORT": str(free_port()), "SECRET_KEY": "x"}
+    env.update({"APP_ENV": "production", "WEB_CONCURRENCY": "2"})
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "tests.slow_wsgi:app"],
+        cwd=APP_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/healthcheck", time.monotonic() + 20)
+        answers: dict[str, object] = {}
+
+        def ask(name: str, seconds: float) -> None:
+            try:
+                answers[name] = raw_request(base, "GET", f"/slow?seconds={seconds}")[0]
+            except OSError as exc:
+                answers[name] = exc
+
+        # One request that finishes inside the grace period, one that never would.
+        threads = [threading.Thread(target=ask, args=a) for a in (("short", 2), ("stuck", 60))]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        elapsed = time.monotonic() - started
+        for t in threads:
+            t.join(timeout=5)
+        assert answers["short"] == 200, "a request inside the grace period is answered"
+        assert elapsed < 8.0, f"stop took {elapsed:.1f} s: Cloud Run kills at 10 s"
+    finally:
+        stop(proc)

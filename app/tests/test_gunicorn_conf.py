@@ -39,7 +39,7 @@ def test_timeouts_fit_the_platforms(monkeypatch):
     assert conf.preload_app is True
     assert conf.keepalive > 90  # above ALB (60 s) and Heroku router (90 s) idle timeouts
     assert conf.graceful_timeout < 10  # below Cloud Run's 10 s after SIGTERM
-    assert conf.graceful_timeout == 8
+    assert conf.graceful_timeout == 6
     # A stuck request is killed after 30 s: within the ALB's 60 s idle timeout, not an hour.
     assert conf.timeout == 30
     # No client's forwarding headers are trusted by gunicorn (the app's ProxyFix decides).

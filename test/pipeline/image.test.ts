@@ -20,7 +20,7 @@ const REGISTRIES = {
     gar: process.env.ONEDIGEST_REGISTRY_GAR,
     heroku: process.env.ONEDIGEST_REGISTRY_HEROKU,
 };
-const GRACEFUL_TIMEOUT_MS = 8_000;
+const GRACEFUL_TIMEOUT_MS = 6_000;
 const HEROKU_APP = "pipeline-app";
 const APP = { name: "pipeline", description: "pipeline test build", port: 8080, env: {} };
 
