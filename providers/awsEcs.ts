@@ -206,7 +206,7 @@ export class EcsService extends TargetComponent {
                 port: app.port,
                 protocol: "HTTP",
                 targetType: "ip",
-                // The app stops in under 8 s; no need for the 300 s default.
+                // The app stops in about 6 s; no need for the 300 s default.
                 deregistrationDelay: 15,
                 healthCheck: { path: app.healthPath, matcher: "200", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
             },
