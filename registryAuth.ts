@@ -73,8 +73,7 @@ export function registrySource(host: string, creds: Pick<RegistryCredentials, "c
 }
 
 /** The problem with pulling from `host`, if the program has no way to log in to it. */
-export function pullProblem(host: string, creds: RegistryCredentials, what: string): Problem | undefined {
-    const source = registrySource(host, creds);
+export function pullProblem(host: string, creds: RegistryCredentials, what: string, source: RegistrySource = registrySource(host, creds)): Problem | undefined {
     if (source.kind === "unknown") {
         return {
             key: KEY,
@@ -96,9 +95,9 @@ export function pullProblem(host: string, creds: RegistryCredentials, what: stri
 
 /** A login for `host`, fetched fresh on this run; throws what `pullProblem` reports. */
 export function loginFor(host: string, creds: RegistryCredentials, what: string, opts: pulumi.InvokeOptions = {}): pulumi.Output<RegistryLogin> {
-    const problem = pullProblem(host, creds, what);
-    if (problem) throw new ConfigError([problem]);
     const source = registrySource(host, creds);
+    const problem = pullProblem(host, creds, what, source);
+    if (problem) throw new ConfigError([problem]);
     switch (source.kind) {
         case "configured":
             return pulumi.output({ ...source.login, password: source.login.password === undefined ? undefined : pulumi.secret(source.login.password) });

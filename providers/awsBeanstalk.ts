@@ -119,7 +119,7 @@ export class BeanstalkEnvironment extends TargetComponent {
         const ecr = sharedEcr(shared, app, image, s.keepImages);
         const secretKey = sharedSecretKey(shared, app);
 
-        const bucket = new aws.s3.Bucket(`${name}-bundles`, { bucketPrefix: `${scopedName(app, LIMITS.bucketPrefix)}-`.slice(0, LIMITS.bucketPrefix.max), forceDestroy: true }, child);
+        const bucket = new aws.s3.Bucket(`${name}-bundles`, { bucketPrefix: `${scopedName(app, { max: LIMITS.bucketPrefix.max - 1 })}-`, forceDestroy: true }, child);
         new aws.s3.BucketPublicAccessBlock(
             `${name}-bundles-private`,
             { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },

@@ -9,7 +9,7 @@ import { imageStoreOf, requireClassicImageStore } from "../image";
 import { instanceArchitecture } from "../providers/awsBeanstalk";
 import { TARGET_KINDS } from "../providers";
 import { configError } from "./helpers";
-import { runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CLOUD = { ...AWS, "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
@@ -88,7 +88,6 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
     /** The plain environment each platform receives. */
     function envOf(kind: (typeof TARGET_KINDS)[number]): Record<string, string> {
         const pick = (entries: Array<[string, string]>): Record<string, string> => Object.fromEntries(entries);
-        const reveal = (v: unknown): unknown => (typeof v === "object" && v !== null && "value" in v && Object.keys(v).some((k) => k.length === 32) ? (v as { value: unknown }).value : v);
         switch (kind) {
             case "local":
                 return pick((reveal(run.ofType("docker:index/container:Container")[0].inputs.envs) as string[]).map((e) => e.split("=", 2) as [string, string]));
@@ -168,9 +167,9 @@ describe("platforms: HTTPS where a target has TLS, redirected to a host it knows
     it("Heroku: HTTPS on (every app has TLS), unless the stack turns it off", async () => {
         const vars = async (env: Record<string, string>) =>
             (await runProgram({ targets: ["heroku"], herokuApiKey: "k", app: { env } })).ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.configVars;
-        const unwrap = (v: unknown) => (v as { value: Record<string, string> }).value;
-        assert.strictEqual(unwrap(await vars({})).FORCE_HTTPS, "1");
-        assert.strictEqual(unwrap(await vars({ FORCE_HTTPS: "0" })).FORCE_HTTPS, "0");
+        const forceHttps = async (env: Record<string, string>) => (reveal(await vars(env)) as Record<string, string>).FORCE_HTTPS;
+        assert.strictEqual(await forceHttps({}), "1");
+        assert.strictEqual(await forceHttps({ FORCE_HTTPS: "0" }), "0");
     });
 });
 

@@ -110,7 +110,7 @@ class Settings:
             # Where the HTTPS redirect points; unset, the request's own host (fine only behind a
             # front end that routes by host, as Heroku's router and Cloud Run's do).
             canonical_host=_host("CANONICAL_HOST", source.get("CANONICAL_HOST", "")),
-            # /metrics answers only on this port, which no target publishes (README: Metrics).
+            # /metrics answers only on this port, which no target publishes (README: The app).
             metrics_port=_int("METRICS_PORT", source.get("METRICS_PORT", "9100"), 1024, 65535),
             hsts_max_age=_int(
                 "HSTS_MAX_AGE", source.get("HSTS_MAX_AGE", "31536000"), 0, 2 * 31536000
