@@ -46,8 +46,10 @@ def effective_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
     return max(1, available or 1)
 
 
-# gthread: a few threads per worker absorb slow clients without a worker per connection.
-worker_class = "gthread"
+# gthread, with each request's head read in the worker's event loop before a thread takes the
+# connection: a client that trickles its headers costs a socket, not a thread, and is cut off after
+# GUNICORN_HEADER_TIMEOUT seconds (onedigest_app/worker.py).
+worker_class = "onedigest_app.worker.HeadFirstWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", str(min(effective_cpus() * 2, 8))))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 

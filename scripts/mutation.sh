@@ -12,7 +12,7 @@ rm -rf mutants
 ../.venv/bin/mutmut run --max-children "${MUTATION_JOBS:-2}" >mutmut.log 2>&1
 rc=$?
 results=$(../.venv/bin/mutmut results --all true 2>/dev/null)
-rm -rf mutants
+trap 'rm -rf mutants' EXIT  # kept until the end: `mutmut show` below reads it
 if [ "$rc" -ne 0 ] || [ -z "$results" ]; then
   tr '\r' '\n' <mutmut.log | tail -n 30
   echo "mutation: 0 passed, 1 failed (mutmut did not run)"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -252,6 +254,76 @@ def test_metrics_only_on_the_metrics_port(gunicorn_with):
     status, _, body = raw_request(gunicorn_with.metrics[base], "GET", "/metrics")
     assert status == 200
     assert b"http_requests_total" in body
+
+
+def test_clients_sending_a_header_line_a_second_do_not_starve_the_app(gunicorn_with):
+    """Seventeen such clients against 2 workers x 4 threads: /healthcheck keeps answering, and
+    each slow client gets the app's JSON 408 once GUNICORN_HEADER_TIMEOUT has passed."""
+    import threading
+
+    base = gunicorn_with(GUNICORN_HEADER_TIMEOUT="3")
+    port = int(base.rsplit(":", 1)[1])
+    slow = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(17)]
+    stop_sending = threading.Event()
+
+    def trickle() -> None:
+        for sock in slow:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n")
+        while not stop_sending.wait(1):
+            # A client stops sending once it has its answer (more would only make the server reset).
+            answered, _, _ = select.select(slow, [], [], 0)
+            for sock in slow:
+                if sock not in answered:
+                    with contextlib.suppress(OSError):  # cut off meanwhile
+                        sock.sendall(b"X-Slow: 1\r\n")
+
+    sender = threading.Thread(target=trickle, daemon=True)
+    sender.start()
+    started = time.monotonic()
+    try:
+        for _ in range(4):
+            time.sleep(0.5)
+            probe = time.monotonic()
+            assert urllib.request.urlopen(base + "/healthcheck", timeout=1).status == 200  # noqa: S310
+            assert time.monotonic() - probe < 1
+        for sock in slow:
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+            head, _, body = reply.decode("latin-1").partition("\r\n\r\n")
+            assert head.startswith("HTTP/1.1 408 "), head
+            assert "Content-Type: application/json" in head
+            assert "X-Content-Type-Options: nosniff" in head
+            assert json.loads(body)["error"]["code"] == 408
+        assert 3 <= time.monotonic() - started < 6
+    finally:
+        stop_sending.set()
+        for sock in slow:
+            sock.close()
+
+
+def test_a_bad_header_timeout_stops_the_start_in_one_line():
+    env = {
+        **os.environ,
+        "PORT": str(free_port()),
+        "SECRET_KEY": "x",
+        "GUNICORN_HEADER_TIMEOUT": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=APP_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert (
+        "onedigest: configuration error: GUNICORN_HEADER_TIMEOUT='0' is not an integer in [1, 300]"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_a_stop_with_a_request_in_flight_fits_cloud_runs_ten_seconds():

@@ -35,7 +35,7 @@ def load(monkeypatch: pytest.MonkeyPatch, **env: str):
 
 def test_timeouts_fit_the_platforms(monkeypatch):
     conf = load(monkeypatch, WEB_CONCURRENCY="1")
-    assert conf.worker_class == "gthread"
+    assert conf.worker_class == "onedigest_app.worker.HeadFirstWorker"
     assert conf.preload_app is True
     assert conf.keepalive > 90  # above ALB (60 s) and Heroku router (90 s) idle timeouts
     assert conf.graceful_timeout < 10  # below Cloud Run's 10 s after SIGTERM
