@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Mutation testing of the program (StrykerJS with the mocha runner, stryker.config.json): every
+# mutant of providers/, image.ts, config.ts and validate.ts should make a program test fail.
+# Too slow for every test run (each program test evaluates the whole program under mocks), so it
+# runs from here; bench/README.md records what it printed, with the date.
+#
+#   bash scripts/mutation-program.sh                    every file in stryker.config.json
+#   bash scripts/mutation-program.sh config.ts validate.ts   only these files
+#
+# Needs node_modules (npm ci) and Node.js 22+ (scripts/test.sh puts one on PATH). Results are kept
+# in .stryker/ (incremental: a re-run tests only mutants whose code or tests changed); the HTML and
+# JSON reports are .stryker/report.html and .stryker/report.json. The score line at the end is
+# "mutation-program: K of N mutants killed (S %)", covered and uncovered mutants alike.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+args=()
+[ "$#" -eq 0 ] || args=(--mutate "$(IFS=,; echo "$*")")
+npx --no-install stryker run "${args[@]}"
+node -e '
+const report = require("./.stryker/report.json");
+let killed = 0, total = 0;
+const left = [];
+for (const [file, { mutants }] of Object.entries(report.files)) {
+  for (const m of mutants) {
+    if (m.status === "CompileError" || m.status === "Ignored") continue;
+    total++;
+    if (m.status === "Killed" || m.status === "Timeout") killed++;
+    else left.push(`${file}:${m.location.start.line} ${m.mutatorName} ${m.status}`);
+  }
+}
+console.log(left.join("\n"));
+console.log(`mutation-program: ${killed} of ${total} mutants killed (${(100 * killed / total).toFixed(1)} %)`);
+'
