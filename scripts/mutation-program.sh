@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 args=()
 [ "$#" -eq 0 ] || args=(--mutate "$(IFS=,; echo "$*")")
-npx --no-install stryker run "${args[@]}"
+ONEDIGEST_PROGRAM_PER_TEST=1 npx --no-install stryker run "${args[@]}"
 node -e '
 const report = require("./.stryker/report.json");
 let killed = 0, total = 0;

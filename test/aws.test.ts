@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { environmentSettings, type BeanstalkSettings } from "../providers/awsBeanstalk";
 import { FARGATE_SIZES } from "../providers/awsEcs";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
-import { configError } from "./helpers";
+import { beforeProgram, configError } from "./helpers";
 import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
@@ -18,7 +18,7 @@ function one(run: ProgramRun, type: string, nameEnds?: string): Recorded {
 
 describe("aws-ecs: defaults on the recorded resources", () => {
     let run: ProgramRun;
-    before(async () => {
+    beforeProgram(async () => {
         run = await runProgram({ targets: ["aws-ecs"], ...AWS });
     });
 
@@ -132,7 +132,7 @@ describe("aws-ecs: defaults on the recorded resources", () => {
 
 describe("aws-beanstalk: defaults on the recorded resources", () => {
     let run: ProgramRun;
-    before(async () => {
+    beforeProgram(async () => {
         run = await runProgram({ targets: ["aws-beanstalk"], ...AWS });
     });
 

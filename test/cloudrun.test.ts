@@ -3,7 +3,7 @@ import * as assert from "assert";
 
 import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
-import { configError } from "./helpers";
+import { beforeProgram, configError } from "./helpers";
 import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
@@ -21,7 +21,7 @@ describe("gcp-cloudrun: recorded inputs", () => {
     let run: ProgramRun;
     let service: Recorded;
     let container: Container;
-    before(async () => {
+    beforeProgram(async () => {
         run = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, app: { env: { LOG_LEVEL: "INFO" } } });
         [service] = run.ofType("gcp:cloudrunv2/service:Service");
         container = (service.inputs.template as { containers: Container[] }).containers[0];

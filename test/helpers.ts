@@ -1,4 +1,4 @@
-/** Helpers shared by the program tests (no mocha hooks here). */
+/** Helpers shared by the program tests (no mocha hooks registered on import). */
 import * as pulumi from "@pulumi/pulumi";
 
 import { loadConfig, type ConfigSources } from "../config";
@@ -41,4 +41,15 @@ export function plainStrings(value: unknown): string[] {
     if (Array.isArray(value)) return value.flatMap(plainStrings);
     if (typeof value === "object" && value !== null) return Object.values(value).flatMap(plainStrings);
     return [];
+}
+
+/**
+ * Sets up a describe block's program run: once for the block, or before every test when
+ * ONEDIGEST_PROGRAM_PER_TEST=1 (scripts/mutation-program.sh). Mutation testing counts what runs
+ * in a once-per-block hook as covered by no test in particular, and then runs every test for each
+ * mutant it reaches; run per test, each mutant gets only the tests that reach it.
+ */
+export function beforeProgram(setUp: () => Promise<void>): void {
+    if (process.env.ONEDIGEST_PROGRAM_PER_TEST === "1") beforeEach(setUp);
+    else before(setUp);
 }

@@ -8,7 +8,7 @@ import * as assert from "assert";
 import { imageStoreOf, requireClassicImageStore } from "../image";
 import { instanceArchitecture } from "../providers/awsBeanstalk";
 import { TARGET_KINDS } from "../providers";
-import { configError } from "./helpers";
+import { beforeProgram, configError } from "./helpers";
 import { reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
@@ -81,7 +81,7 @@ describe("platforms: Beanstalk deployments and architectures", () => {
 
 describe("platforms: the app trusts exactly the proxies in front of it", () => {
     let run: ProgramRun;
-    before(async () => {
+    beforeProgram(async () => {
         run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD, app: { env: { LOG_LEVEL: "INFO" } } });
     });
 

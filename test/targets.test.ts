@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { TARGET_KINDS, type TargetKind } from "../providers";
-import { plainStrings, strings } from "./helpers";
+import { beforeProgram, plainStrings, strings } from "./helpers";
 import { hex, reveal, ROOT, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
 
 const CLOUD_CONFIG = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "heroku-key-for-tests" };
@@ -27,7 +27,7 @@ describe("targets: the contract, for every kind", () => {
     for (const kind of TARGET_KINDS) {
         describe(kind, () => {
             let run: ProgramRun;
-            before(async () => {
+            beforeProgram(async () => {
                 run = await runProgram({ targets: [kind], ...CLOUD_CONFIG });
             });
 
