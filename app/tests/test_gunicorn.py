@@ -106,18 +106,22 @@ def test_gunicorn_serves_and_stops_cleanly_on_sigterm(gunicorn):
     assert "GET /healthcheck HTTP" not in out + err
 
 
-def test_gunicorn_refuses_to_start_without_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
-    env.update(PORT=str(free_port()), APP_ENV="production")
-    result = subprocess.run(
+def start_and_refuse(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """gunicorn as the image starts it, expected to stop at once."""
+    return subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
         cwd=APP_DIR,
-        env=env,
+        env={**env, "PORT": str(free_port())},
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
+
+
+def test_gunicorn_refuses_to_start_without_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    result = start_and_refuse({**env, "APP_ENV": "production"})
     assert result.returncode != 0
     assert "SECRET_KEY is not set: set the SECRET_KEY environment variable" in result.stderr
     assert "Traceback" not in result.stderr
@@ -303,21 +307,7 @@ def test_clients_sending_a_header_line_a_second_do_not_starve_the_app(gunicorn_w
 
 
 def test_a_bad_header_timeout_stops_the_start_in_one_line():
-    env = {
-        **os.environ,
-        "PORT": str(free_port()),
-        "SECRET_KEY": "x",
-        "GUNICORN_HEADER_TIMEOUT": "0",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=APP_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = start_and_refuse({**os.environ, "SECRET_KEY": "x", "GUNICORN_HEADER_TIMEOUT": "0"})
     assert result.returncode == 3
     assert (
         "onedigest: configuration error: GUNICORN_HEADER_TIMEOUT='0' is not an integer in [1, 300]"
