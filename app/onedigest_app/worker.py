@@ -107,6 +107,11 @@ class HeadFirstWorker(ThreadWorker):
         super().check_config(cfg, log)
         try:
             header_timeout()
+            if cfg.is_ssl:  # the head is read before any TLS handshake could be
+                raise ConfigError(
+                    "gunicorn's certfile/keyfile are set: this worker serves plain HTTP behind "
+                    "the platform's TLS; remove them (or run gunicorn with worker_class gthread)"
+                )
         except ConfigError as exc:
             print(f"onedigest: configuration error: {exc}", file=sys.stderr)
             raise SystemExit(3) from None

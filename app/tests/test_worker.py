@@ -431,3 +431,14 @@ def test_a_bad_header_timeout_stops_the_start_in_one_line(monkeypatch, capsys):
         "onedigest: configuration error: GUNICORN_HEADER_TIMEOUT='0' is not an integer in "
         "[1, 300]: set GUNICORN_HEADER_TIMEOUT to one\n"
     )
+
+
+def test_tls_in_gunicorn_itself_is_refused_at_start(capsys):
+    cfg = Config()
+    cfg.set("certfile", "/etc/ssl/app.pem")
+    with pytest.raises(SystemExit) as excinfo:
+        HeadFirstWorker.check_config(cfg, Logger(cfg))
+    assert excinfo.value.code == 3
+    assert capsys.readouterr().err.startswith(
+        "onedigest: configuration error: gunicorn's certfile/keyfile are set"
+    )
