@@ -439,6 +439,8 @@ def test_tls_in_gunicorn_itself_is_refused_at_start(capsys):
     with pytest.raises(SystemExit) as excinfo:
         HeadFirstWorker.check_config(cfg, Logger(cfg))
     assert excinfo.value.code == 3
-    assert capsys.readouterr().err.startswith(
-        "onedigest: configuration error: gunicorn's certfile/keyfile are set"
+    assert capsys.readouterr().err == (
+        "onedigest: configuration error: gunicorn's certfile/keyfile are set: this worker serves "
+        "plain HTTP behind the platform's TLS; remove them (or run gunicorn with worker_class "
+        "gthread)\n"
     )
