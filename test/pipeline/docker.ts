@@ -1,5 +1,6 @@
 /** Thin helpers over the docker CLI and the registry HTTP API, for the pipeline tests. */
 import { execFile, execFileSync } from "child_process";
+import * as fs from "fs";
 import * as net from "net";
 
 export function docker(...args: string[]): string {
@@ -16,14 +17,39 @@ export function dockerResult(args: string[], timeoutMs = 60_000): Promise<{ code
     });
 }
 
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
+/**
+ * A free loopback port for something that binds it later (a container's published port, a registry).
+ * Picked at random below the kernel's ephemeral range, never inside it: there, any `listen(0)` or
+ * outgoing connection of the tests running in parallel can take the port between this check and
+ * its use (a container once failed to start with "address already in use" that way).
+ */
+export async function freePort(): Promise<number> {
+    const low = ephemeralLow();
+    for (let attempt = 0; attempt < 50; attempt++) {
+        const port = low > 11000 ? 10000 + Math.floor(Math.random() * (low - 10000)) : 0;
+        const bound = await bindOnce(port);
+        if (bound !== undefined) return bound;
+    }
+    throw new Error(`no free loopback port found below ${low}`);
+}
+
+function ephemeralLow(): number {
+    try {
+        return Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+    } catch {
+        return 32768;
+    }
+}
+
+/** Binds `port` (0: any) on loopback and releases it; the port it got, or undefined if taken. */
+function bindOnce(port: number): Promise<number | undefined> {
+    return new Promise((resolve) => {
         const server = net.createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
+        server.once("error", () => resolve(undefined));
+        server.listen(port, "127.0.0.1", () => {
+            const { port: bound } = server.address() as net.AddressInfo;
+            server.close(() => resolve(bound));
         });
-        server.on("error", reject);
     });
 }
 
