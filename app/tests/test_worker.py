@@ -421,13 +421,17 @@ def test_header_timeout_setting():
         )
 
 
-def test_a_bad_header_timeout_stops_the_start_in_one_line(monkeypatch, capsys):
-    monkeypatch.setenv("GUNICORN_HEADER_TIMEOUT", "0")
-    cfg = Config()
+def refused_at_start(cfg: Config, capsys) -> str:
+    """What the worker's start-time check prints when it stops the start (with exit code 3)."""
     with pytest.raises(SystemExit) as excinfo:
         HeadFirstWorker.check_config(cfg, Logger(cfg))
     assert excinfo.value.code == 3
-    assert capsys.readouterr().err == (
+    return capsys.readouterr().err
+
+
+def test_a_bad_header_timeout_stops_the_start_in_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("GUNICORN_HEADER_TIMEOUT", "0")
+    assert refused_at_start(Config(), capsys) == (
         "onedigest: configuration error: GUNICORN_HEADER_TIMEOUT='0' is not an integer in "
         "[1, 300]: set GUNICORN_HEADER_TIMEOUT to one\n"
     )
@@ -436,10 +440,7 @@ def test_a_bad_header_timeout_stops_the_start_in_one_line(monkeypatch, capsys):
 def test_tls_in_gunicorn_itself_is_refused_at_start(capsys):
     cfg = Config()
     cfg.set("certfile", "/etc/ssl/app.pem")
-    with pytest.raises(SystemExit) as excinfo:
-        HeadFirstWorker.check_config(cfg, Logger(cfg))
-    assert excinfo.value.code == 3
-    assert capsys.readouterr().err == (
+    assert refused_at_start(cfg, capsys) == (
         "onedigest: configuration error: gunicorn's certfile/keyfile are set: this worker serves "
         "plain HTTP behind the platform's TLS; remove them (or run gunicorn with worker_class "
         "gthread)\n"
