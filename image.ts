@@ -62,8 +62,6 @@ export function checkImageId(imageId: string, what: string): string {
 
 class Artifact implements ImageArtifact {
     constructor(
-        readonly source: ImageArtifact["source"],
-        readonly localName: pulumi.Output<string>,
         readonly imageId: pulumi.Output<string>,
         readonly platform: Platform,
         private readonly dependsOn: readonly pulumi.Resource[],
@@ -127,7 +125,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
             );
             // For a local (skipPush) image, repoDigest is the image ID: the config digest.
             const imageId = image.repoDigest.apply((id) => checkImageId(id, "the built image's ID"));
-            return new Artifact("build", image.imageName, imageId, config.platform, [image]);
+            return new Artifact(imageId, config.platform, [image]);
         }
         case "ref": {
             const provider = registryProvider(`${app.name}-pull`, loginFor(registryHost(config.ref), registries, `${PROJECT}:image.ref`), opts);
@@ -137,7 +135,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
                 { ...opts, provider },
             );
             const imageId = pulled.imageId.apply((id) => checkImageId(id, `the ID of ${config.ref}`));
-            return new Artifact("ref", pulumi.output(config.ref), imageId, config.platform, [pulled]);
+            return new Artifact(imageId, config.platform, [pulled]);
         }
         case "promote": {
             const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
@@ -158,7 +156,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
                 }
                 return got;
             });
-            return new Artifact("promote", ref, imageId, config.platform, [pulled]);
+            return new Artifact(imageId, config.platform, [pulled]);
         }
     }
 }

@@ -60,9 +60,6 @@ export interface PushedImage {
 
 /** The one image of this deployment, wherever it came from (build, pinned ref, promotion). */
 export interface ImageArtifact {
-    readonly source: "build" | "ref" | "promote";
-    /** Name of the image in the local engine (a tag or a ref). */
-    readonly localName: pulumi.Output<string>;
     /** Config digest `sha256:<64 hex>`: the identity of the bits, the same in every registry. */
     readonly imageId: pulumi.Output<string>;
     readonly platform: Platform;

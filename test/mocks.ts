@@ -41,6 +41,8 @@ export interface MockOptions {
     readonly stacks?: StackOutputs;
     /** Image ID a pulled RemoteImage reports, by ref; default: derived from the ref. */
     readonly pulledIds?: Readonly<Record<string, string>>;
+    /** Output state that replaces the defaults below, by resource type. */
+    readonly states?: Readonly<Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>>>;
     /** Invoke results that replace the defaults below, by token. */
     readonly invokes?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
 }
@@ -51,6 +53,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly dependencies = new Map<string, string[]>();
     /** Resource options that change what the engine does on replace and destroy, by logical name. */
     readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean }>();
+    /** The logical name of each resource's parent (the stack's, `onedigest-<stack>`, for top-level ones). */
+    readonly parents = new Map<string, string>();
     readonly invokes: Invoke[] = [];
 
     constructor(private readonly options: MockOptions = {}) {}
@@ -59,7 +63,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         const inputs = args.inputs as Record<string, unknown>;
         const id = `${args.name}-id`;
         this.resources.push({ type: args.type, name: args.name, inputs, id, provider: args.provider });
-        return { id, state: { ...inputs, ...this.state(args.type, args.name, inputs) } };
+        const state = this.options.states?.[args.type]?.(args.name, inputs) ?? this.state(args.type, args.name, inputs);
+        return { id, state: { ...inputs, ...state } };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -210,18 +215,21 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getRetainondelete(): boolean | undefined;
     getDeletebeforereplace(): boolean;
+    getParent(): string;
 }
 interface MonitorLike {
     registerResource(req: RegisterRequest, callback: unknown): unknown;
 }
 
-/** Wraps the mock monitor so each registration's dependency URNs are recorded by name. */
+/** Wraps the mock monitor so each registration's dependency and parent URNs are recorded by name. */
 function recordDependencies(mocks: RecordingMocks): void {
     const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         mocks.dependencies.set(req.getName(), req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2)));
         mocks.lifecycle.set(req.getName(), { retainOnDelete: req.getRetainondelete() ?? false, deleteBeforeReplace: req.getDeletebeforereplace() });
+        const parent = req.getParent();
+        mocks.parents.set(req.getName(), parent.slice(parent.lastIndexOf("::") + 2));
         return register(req, callback);
     };
 }

@@ -5,7 +5,8 @@ import * as path from "path";
 
 import { TARGET_KINDS, modules } from "../providers";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
-import { ROOT, TEST_SECRET, hex, isSecret, reveal, runProgram } from "./mocks";
+import { beforeProgram } from "./helpers";
+import { ROOT, TEST_SECRET, hex, isSecret, providerOf, reveal, runProgram, type ProgramRun } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
@@ -131,5 +132,70 @@ describe("program: the kind → module map", () => {
     it("gives every module its own settings key", () => {
         const keys = TARGET_KINDS.map((k) => modules[k].settingsKey);
         assert.strictEqual(new Set(keys).size, keys.length);
+    });
+});
+
+describe("program: the image's resources", () => {
+    const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
+    let run: ProgramRun;
+    beforeProgram(async () => {
+        run = await runProgram({ targets: ["gcp-cloudrun"], ...GCP });
+    });
+
+    it("builds app/Dockerfile into a local image named <app>:<version>, pushed by nobody but the targets", () => {
+        const [image] = run.ofType("docker:index/image:Image");
+        const version = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+        assert.strictEqual(image.inputs.imageName, `onedigest:${version}`);
+        assert.strictEqual(image.inputs.skipPush, true);
+        const build = image.inputs.build as Record<string, unknown>;
+        assert.strictEqual(build.context, path.join(ROOT, "app"));
+        assert.strictEqual(build.dockerfile, path.join(ROOT, "app", "Dockerfile"));
+        assert.strictEqual(build.platform, "linux/amd64");
+    });
+
+    it("tags the built image by ID after the build and its registry, and keeps older digests in the registry", () => {
+        const [image] = run.ofType("docker:index/image:Image");
+        const [tag] = run.ofType("docker:index/tag:Tag");
+        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
+        const [repository] = run.ofType("gcp:artifactregistry/repository:Repository");
+        const tagDeps = run.mocks.dependencies.get(tag.name) ?? [];
+        assert.ok(tagDeps.includes(image.name) && tagDeps.includes(repository.name), `the tag depends on ${tagDeps.join(", ")}`);
+        assert.strictEqual(push.inputs.keepRemotely, true);
+        const [service] = run.ofType("gcp:cloudrunv2/service:Service");
+        assert.ok((run.mocks.dependencies.get(service.name) ?? []).includes(push.name), "the service does not wait for the push");
+    });
+
+    it("gives each push its own provider inside the target's component", () => {
+        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
+        const provider = providerOf(run.mocks, push);
+        assert.ok(provider);
+        assert.strictEqual(run.mocks.parents.get(provider.name), run.mocks.parents.get(push.name));
+        assert.notStrictEqual(run.mocks.parents.get(provider.name), "onedigest-test");
+    });
+});
+
+describe("program: image IDs are checked where they are read", () => {
+    const ref = `registry.example.com/team/app@sha256:${hex("pinned-manifest")}`;
+    const auth = { registryAuth: [{ address: "registry.example.com", username: "u", password: "p" }] };
+
+    it("the built image's", async () => {
+        const states = { "docker:index/image:Image": () => ({ repoDigest: "sha256:short" }) };
+        await assert.rejects(runProgram({ targets: ["local"] }, { states }), /the built image's ID is not an image ID \(sha256:<64 hex>\): "sha256:short"/);
+    });
+
+    it("a pinned ref's, pulled and kept in the engine", async () => {
+        await assert.rejects(runProgram({ targets: ["local"], image: { ref }, ...auth }, { pulledIds: { [ref]: "latest" } }), new RegExp(`the ID of ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not an image ID`));
+        const run = await runProgram({ targets: ["local"], image: { ref }, ...auth });
+        assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.keepLocally, true);
+    });
+
+    it("a promoted stack's, read from the stack named in promoteFrom", async () => {
+        const promoted = `europe-west1-docker.pkg.dev/p/onedigest/onedigest@sha256:${hex("dev-manifest")}`;
+        const stacks = (imageId: string) => ({ "acme/onedigest/dev": { imageId, deployments: { "gcp-cloudrun": { image: promoted } } } });
+        await assert.rejects(runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks("v1") }), /acme\/onedigest\/dev's imageId is not an image ID \(sha256:<64 hex>\): "v1"/);
+        const id = `sha256:${hex("dev-config")}`;
+        const run = await runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks(id), pulledIds: { [promoted]: id } });
+        assert.strictEqual(run.ofType("pulumi:pulumi:StackReference")[0].inputs.name, "acme/onedigest/dev");
+        assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.keepLocally, true);
     });
 });
