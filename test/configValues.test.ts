@@ -3,8 +3,13 @@
  * ends, every reserved environment name, every secret-like spelling, and the shell words of fixes.
  */
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
-import { loadConfig } from "../config";
+import * as pulumi from "@pulumi/pulumi";
+
+import { loadConfig, projectDefaults, runtimeSources } from "../config";
 import { setCommand, shellWord } from "../validate";
 import { configError, sources } from "./helpers";
 
@@ -92,5 +97,78 @@ describe("config values: fix commands are shell-safe", () => {
         assert.strictEqual(setCommand("onedigest:secretKey", "s", { secret: true }), "pulumi config set --secret onedigest:secretKey s");
         assert.strictEqual(setCommand("onedigest:app.env", { A: "b c" }), "pulumi config rm --path onedigest:app.env && pulumi config set --path onedigest:app.env.A 'b c'");
         assert.strictEqual(setCommand("onedigest:targets", ["local", "heroku"]), "pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local && pulumi config set --path 'onedigest:targets[1]' heroku");
+    });
+});
+
+describe("config values: project defaults and the rules between keys", () => {
+    it("reads defaults from a Pulumi.yaml's config block, with or without the project prefix", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-project-"));
+        try {
+            const file = path.join(dir, "Pulumi.yaml");
+            fs.writeFileSync(
+                file,
+                [
+                    "name: onedigest",
+                    "config:",
+                    "  onedigest:targets: { default: [heroku] }",
+                    "  app: { type: object, default: { name: shop } }",
+                    "  aws:region: { default: eu-west-1 }",
+                    "  noDefault: { type: string }",
+                    "  shorthand: plain",
+                    "  empty:",
+                    "",
+                ].join("\n"),
+            );
+            assert.deepStrictEqual(projectDefaults(file), { targets: ["heroku"], app: { name: "shop" }, "aws:region": "eu-west-1" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("without project defaults an app has an empty description", () => {
+        assert.strictEqual(loadConfig(sources({ targets: ["local"], app: { name: "a", port: 8080 }, local: { port: 8080, memoryMb: 512 } }), {}).app.description, "");
+    });
+
+    it("the fix for a duplicate target keeps each kind once and drops what is not a kind name", () => {
+        assert.match(configError({ targets: ["local", 5, "local"] }), /onedigest:targets\[2\]: got "local"; expected each target kind at most once\. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets\[0\]' local$/m);
+    });
+
+    it("a stack promoted by its short name is looked up in this organization and project", () => {
+        assert.deepStrictEqual(loadConfig(sources({ image: { promoteFrom: "dev" } })).image, { source: "promote", platform: "linux/amd64", promoteFrom: "organization/onedigest/dev" });
+        const named = loadConfig(sources({ image: { promoteFrom: "dev" } }, { organization: "acme", project: "shop" }));
+        assert.deepStrictEqual(named.image, { source: "promote", platform: "linux/amd64", promoteFrom: "acme/shop/dev" });
+    });
+
+    it("a pinned image's missing login is reported with every other problem, before any resource", () => {
+        const message = configError({ app: { port: 1 }, image: { ref: `private.example.com/app@sha256:${DIGEST}` } });
+        assert.match(message, /^onedigest:app\.port: got 1;/m);
+        assert.match(message, /^onedigest:registryAuth: .*credentials for private\.example\.com, which onedigest:image\.ref pulls from/m);
+    });
+
+    it("an empty target list still needs a secretKey", () => {
+        assert.match(configError({ targets: [] }, { secretKey: undefined }), /^onedigest:secretKey: /m);
+    });
+
+    it("refuses a platform a chosen target cannot run, naming the target", () => {
+        assert.match(
+            configError({ targets: ["local", "gcp-cloudrun"], "gcp:project": "p", image: { platform: "linux/arm64" } }, { providerConfig: (ns, key) => (ns === "gcp" && key === "project" ? "p" : undefined) }),
+            /^onedigest:image\.platform: got "linux\/arm64"; expected a platform target gcp-cloudrun runs: linux\/amd64\. Fix: pulumi config set --path onedigest:image\.platform linux\/amd64$/m,
+        );
+    });
+});
+
+describe("config values: what the program reads from the running stack", () => {
+    it("reads secret keys only as secrets, never into the plain values", async () => {
+        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+        pulumi.runtime.setAllConfig({ "onedigest:secretKey": "s3cret", "onedigest:herokuApiKey": "hk", "onedigest:app": '{"name":"shop"}', "aws:region": "eu-west-1" }, ["onedigest:secretKey", "onedigest:herokuApiKey"]);
+        const got = runtimeSources();
+        assert.ok(!("secretKey" in got.values) && !("herokuApiKey" in got.values), `plain values: ${Object.keys(got.values).join(", ")}`);
+        assert.deepStrictEqual(got.values.app, { name: "shop" });
+        assert.deepStrictEqual([...(got.setKeys ?? [])].sort(), ["app", "herokuApiKey", "secretKey"]);
+        assert.strictEqual(got.organization, "acme");
+        assert.strictEqual(got.stack, "dev");
+        assert.strictEqual(got.providerConfig("aws", "region"), "eu-west-1");
+        assert.ok(pulumi.Output.isInstance(got.secretKey) && pulumi.Output.isInstance(got.secret("herokuApiKey")));
+        assert.strictEqual(got.secret("registryAuth"), undefined);
     });
 });
