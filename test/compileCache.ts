@@ -1,8 +1,8 @@
 /**
- * The program tests evaluate the program again and again, each time from fresh modules (see
- * clearProgramModules in mocks.ts), and ts-node would transpile every file of it each time. This
- * keeps each file's JavaScript for as long as its source is unchanged, so a file is transpiled once
- * per test process (mutation testing, where every file carries all its mutants, gains the most).
+ * The program tests evaluate the program again and again, each time loading index.ts afresh (see
+ * clearProgramModules in mocks.ts), and ts-node would transpile it each time. This keeps each
+ * file's JavaScript for as long as its source is unchanged, so a file is transpiled once per test
+ * process (mutation testing, where every file carries all its mutants, gains the most).
  */
 interface Compiler {
     compile(code: string, fileName: string, lineOffset?: number): string;
