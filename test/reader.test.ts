@@ -1,0 +1,110 @@
+/**
+ * validate.ts's Reader, method by method: what each accepts, and the exact problem (key, value,
+ * what is allowed, the fix) it records for what it refuses.
+ */
+import * as assert from "assert";
+
+import { ConfigError, Reader, formatProblem, mergeDefaults, type Problem } from "../validate";
+
+const NAME = { pattern: /^[a-z]+$/, allowed: "lower-case letters" };
+
+/** Reads `record` under onedigest:t with `read`; returns what it read and the problems as lines. */
+function read<T>(record: unknown, fn: (r: Reader) => T): { value: T; problems: string[] } {
+    const problems: Problem[] = [];
+    const value = fn(new Reader("onedigest:t", record, problems));
+    return { value, problems: problems.map(formatProblem) };
+}
+
+describe("validate: Reader", () => {
+    it("an object or nothing; anything else is one problem and an empty record", () => {
+        assert.deepStrictEqual(read(undefined, (r) => r.record), { value: {}, problems: [] });
+        assert.deepStrictEqual(read(["a"], (r) => r.record), {
+            value: {},
+            problems: [`onedigest:t: got ["a"]; expected an object. Fix: pulumi config rm onedigest:t`],
+        });
+        assert.deepStrictEqual(read("x", (r) => r.child("c").record), {
+            value: {},
+            problems: [`onedigest:t: got "x"; expected an object. Fix: pulumi config rm onedigest:t`],
+        });
+        assert.deepStrictEqual(read({ c: 5 }, (r) => r.child("c").record), {
+            value: {},
+            problems: [`onedigest:t.c: got 5; expected an object. Fix: pulumi config rm --path onedigest:t.c`],
+        });
+    });
+
+    it("requiredString: missing, wrong type, wrong pattern", () => {
+        assert.deepStrictEqual(read({}, (r) => r.requiredString("s", "abc")), { value: "", problems: [`onedigest:t.s: got (not set); expected a string. Fix: pulumi config set --path onedigest:t.s abc`] });
+        assert.deepStrictEqual(read({ s: null }, (r) => r.requiredString("s", "abc", NAME)), { value: "", problems: [`onedigest:t.s: got (not set); expected lower-case letters. Fix: pulumi config set --path onedigest:t.s abc`] });
+        assert.deepStrictEqual(read({ s: 1 }, (r) => r.requiredString("s", "abc")), { value: "", problems: [`onedigest:t.s: got 1; expected a string. Fix: pulumi config set --path onedigest:t.s abc`] });
+        assert.deepStrictEqual(read({ s: 1 }, (r) => r.requiredString("s", "abc", NAME)), { value: "", problems: [`onedigest:t.s: got 1; expected lower-case letters. Fix: pulumi config set --path onedigest:t.s abc`] });
+        assert.deepStrictEqual(read({ s: "A" }, (r) => r.requiredString("s", "abc", NAME)), { value: "", problems: [`onedigest:t.s: got "A"; expected lower-case letters. Fix: pulumi config set --path onedigest:t.s abc`] });
+        assert.deepStrictEqual(read({ s: "ok" }, (r) => r.requiredString("s", "abc", NAME)), { value: "ok", problems: [] });
+    });
+
+    it("requiredInteger: missing, out of range, not an integer", () => {
+        assert.deepStrictEqual(read({}, (r) => r.requiredInteger("n", 1, 9, 5)), { value: 5, problems: [`onedigest:t.n: got (not set); expected an integer from 1 to 9. Fix: pulumi config set --path onedigest:t.n 5`] });
+        assert.deepStrictEqual(read({ n: 10 }, (r) => r.requiredInteger("n", 1, 9, 5)), { value: 5, problems: [`onedigest:t.n: got 10; expected an integer from 1 to 9. Fix: pulumi config set --path onedigest:t.n 5`] });
+        assert.deepStrictEqual(read({ n: 0 }, (r) => r.requiredInteger("n", 1, 9, 5)).problems.length, 1);
+        assert.deepStrictEqual(read({ n: 1.5 }, (r) => r.requiredInteger("n", 1, 9, 5)).problems.length, 1);
+        assert.deepStrictEqual(read({ n: 1 }, (r) => r.requiredInteger("n", 1, 9, 5)), { value: 1, problems: [] });
+        assert.deepStrictEqual(read({ n: 9 }, (r) => r.requiredInteger("n", 1, 9, 5)), { value: 9, problems: [] });
+    });
+
+    it("boolean, oneOf, numberOneOf", () => {
+        assert.deepStrictEqual(read({ b: "true" }, (r) => r.boolean("b", true)), { value: undefined, problems: [`onedigest:t.b: got "true"; expected true or false. Fix: pulumi config set --path onedigest:t.b true`] });
+        assert.deepStrictEqual(read({ b: false }, (r) => r.boolean("b", true)), { value: false, problems: [] });
+        assert.deepStrictEqual(read({ o: "c" }, (r) => r.oneOf("o", ["a", "b"], "a")), { value: undefined, problems: [`onedigest:t.o: got "c"; expected one of a, b. Fix: pulumi config set --path onedigest:t.o a`] });
+        assert.deepStrictEqual(read({ o: 1 }, (r) => r.oneOf("o", ["a", "b"], "a")).problems.length, 1);
+        assert.deepStrictEqual(read({ o: "b" }, (r) => r.oneOf("o", ["a", "b"], "a")), { value: "b", problems: [] });
+        assert.deepStrictEqual(read({ d: 2 }, (r) => r.numberOneOf("d", [1, 7], 7)), { value: undefined, problems: [`onedigest:t.d: got 2; expected one of 1, 7. Fix: pulumi config set --path onedigest:t.d 7`] });
+        assert.deepStrictEqual(read({ d: "7" }, (r) => r.numberOneOf("d", [1, 7], 7)).problems.length, 1);
+        assert.deepStrictEqual(read({ d: 7 }, (r) => r.numberOneOf("d", [1, 7], 7)), { value: 7, problems: [] });
+    });
+
+    it("stringMap: an object of strings under names matching the key pattern", () => {
+        const map = (record: unknown) => read(record, (r) => r.stringMap("m", /^[A-Z]+$/, "upper-case letters"));
+        assert.deepStrictEqual(map({}), { value: {}, problems: [] });
+        assert.deepStrictEqual(map({ m: ["A"] }), { value: {}, problems: [`onedigest:t.m: got ["A"]; expected an object of string values. Fix: pulumi config rm --path onedigest:t.m && pulumi config set --path onedigest:t.m.EXAMPLE value`] });
+        assert.deepStrictEqual(map({ m: { A: "1", b: "2", C: 3 } }), {
+            value: { A: "1" },
+            problems: [
+                `onedigest:t.m.b: got "b"; expected upper-case letters. Fix: pulumi config set --path onedigest:t.m.b value`,
+                `onedigest:t.m.C: got 3; expected a string. Fix: pulumi config set --path onedigest:t.m.C 3`,
+            ],
+        });
+    });
+
+    it("stringList: a list of strings, each checked", () => {
+        const list = (record: unknown, check?: typeof NAME) => read(record, (r) => r.stringList("l", "abc", check));
+        assert.deepStrictEqual(list({}), { value: undefined, problems: [] });
+        assert.deepStrictEqual(list({ l: "abc" }), { value: undefined, problems: [`onedigest:t.l: got "abc"; expected a list of strings. Fix: pulumi config rm --path onedigest:t.l && pulumi config set --path 'onedigest:t.l[0]' abc`] });
+        assert.deepStrictEqual(list({ l: ["x", 2] }), { value: ["x"], problems: [`onedigest:t.l[1]: got 2; expected a string. Fix: pulumi config set --path 'onedigest:t.l[1]' abc`] });
+        assert.deepStrictEqual(list({ l: ["ok", "No", 2] }, NAME), {
+            value: ["ok"],
+            problems: [
+                `onedigest:t.l[1]: got "No"; expected lower-case letters. Fix: pulumi config set --path 'onedigest:t.l[1]' abc`,
+                `onedigest:t.l[2]: got 2; expected lower-case letters. Fix: pulumi config set --path 'onedigest:t.l[2]' abc`,
+            ],
+        });
+    });
+
+    it("rejectUnknown names each unknown field with the known ones", () => {
+        assert.deepStrictEqual(read({ a: 1, zz: 2 }, (r) => r.rejectUnknown(["a", "b"])).problems, [`onedigest:t.zz: got 2; expected one of the fields a, b. Fix: pulumi config rm --path onedigest:t.zz`]);
+    });
+});
+
+describe("validate: ConfigError and mergeDefaults", () => {
+    it("one problem is the message; several are counted, one per line", () => {
+        const p: Problem = { key: "k", value: undefined, allowed: "x", fix: "f" };
+        assert.strictEqual(new ConfigError([p]).message, "k: got (not set); expected x. Fix: f");
+        assert.strictEqual(new ConfigError([p, { ...p, value: "s", shown: "a value" }]).message, "2 configuration problems:\nk: got (not set); expected x. Fix: f\nk: got a value; expected x. Fix: f");
+        assert.strictEqual(new ConfigError([p]).name, "ConfigError");
+    });
+
+    it("merges objects deeply; lists, scalars and nulls do not merge", () => {
+        assert.deepStrictEqual(mergeDefaults({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { c: 3 }, l: [9] }), { a: { b: 1, c: 3 }, l: [9] });
+        assert.deepStrictEqual(mergeDefaults({ a: 1 }, null), { a: 1 });
+        assert.deepStrictEqual(mergeDefaults(undefined, { a: 1 }), { a: 1 });
+        assert.strictEqual(mergeDefaults({ a: 1 }, "x"), "x");
+    });
+});
