@@ -113,6 +113,89 @@ describe("heroku: API client", () => {
         assert.strictEqual(retryDelay(1, "3", 500, 30_000), 3000);
         assert.strictEqual(retryDelay(1, "120", 500, 30_000), 30_000);
         assert.strictEqual(retryDelay(3, null, 500, 30_000), 2000);
+        assert.strictEqual(retryDelay(1, "-5", 500, 30_000), 0);
+        const inTen = retryDelay(1, new Date(Date.now() + 10_000).toUTCString(), 500, 30_000);
+        assert.ok(inTen > 8_000 && inTen <= 10_000, String(inTen));
+        assert.strictEqual(retryDelay(1, new Date(Date.now() - 60_000).toUTCString(), 500, 30_000), 0);
+        assert.strictEqual(retryDelay(1, new Date(Date.now() + 3_600_000).toUTCString(), 500, 30_000), 30_000);
+        assert.strictEqual(retryDelay(2, "soon", 500, 30_000), 1000);
+    });
+
+    it("refuses to start without an API key", () => {
+        assert.throws(() => new HerokuClient({ apiKey: "" }), (err: HerokuError) => err.status === 0 && err.message === "no Heroku API key: set onedigest:herokuApiKey (secret) or HEROKU_API_KEY");
+    });
+
+    it("turns 403 into an error naming the app and whose it is; other statuses say only what happened", async () => {
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: fake.url, maxAttempts: 1 });
+        fake.failNext("GET /apps/hdrs-app", { status: 403, body: { id: "forbidden", message: "You do not have access to the app hdrs-app." } });
+        await assert.rejects(
+            client.request("GET", "/apps/hdrs-app", { app: "hdrs-app" }),
+            (err: HerokuError) =>
+                err.status === 403 &&
+                err.id === "forbidden" &&
+                err.message === "Heroku API GET /apps/hdrs-app: 403 Forbidden on app hdrs-app — the API key's account may not manage it. Check the app's owner or team membership. Heroku said: You do not have access to the app hdrs-app.",
+        );
+        fake.failNext("GET /apps/hdrs-app", { status: 500, body: {} });
+        await assert.rejects(client.request("GET", "/apps/hdrs-app"), (err: HerokuError) => err.message === "Heroku API GET /apps/hdrs-app: HTTP 500 for /apps/hdrs-app.");
+    });
+
+    it("retries when the API cannot be reached, then names the URL and the cause", async () => {
+        const closed = http.createServer();
+        await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
+        const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+        await new Promise((r) => closed.close(r));
+        const waits: number[] = [];
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: url, maxAttempts: 3, backoffMs: 100, sleep: async (ms) => void waits.push(ms) });
+        await assert.rejects(client.request("GET", "/apps/x"), (err: HerokuError) => err.status === 0 && err.message.startsWith(`Heroku: GET ${url}/apps/x failed: TypeError: fetch failed`));
+        assert.deepStrictEqual(waits, [100, 200]);
+    });
+
+    it("waits for real between attempts unless told otherwise", async () => {
+        const client = new HerokuClient({ apiKey: KEY, apiUrl: fake.url, backoffMs: 150 });
+        fake.failNext("GET /apps/hdrs-app", { status: 503 });
+        const started = Date.now();
+        await client.request("GET", "/apps/hdrs-app");
+        assert.ok(Date.now() - started >= 140, `retried after ${Date.now() - started} ms`);
+    });
+
+    describe("registry errors", () => {
+        let server: http.Server;
+        let registryUrl: string;
+        let answer: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+        before(async () => {
+            server = http.createServer((req, res) => answer(req, res));
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+            registryUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        });
+        after(() => new Promise((r) => server.close(r)));
+
+        it("a missing manifest asks whether the image was pushed", async () => {
+            answer = (_req, res) => void res.writeHead(404).end();
+            const client = new HerokuClient({ apiKey: KEY, registryUrl, maxAttempts: 1 });
+            await assert.rejects(client.manifest("gone-app", "sha256:m"), (err: HerokuError) => err.status === 404 && err.message === "Heroku registry GET /v2/gone-app/web/manifests/sha256:m: HTTP 404 — was the image pushed to registry.heroku.com/gone-app/web?");
+        });
+
+        it("a refused token says to check the key", async () => {
+            answer = (req, res) => {
+                if (req.url?.startsWith("/token")) return void res.writeHead(401).end();
+                res.writeHead(401, { "WWW-Authenticate": `Bearer realm="${registryUrl}/token"` }).end();
+            };
+            const client = new HerokuClient({ apiKey: KEY, registryUrl, maxAttempts: 1 });
+            await assert.rejects(client.manifest("a", "sha256:m"), (err: HerokuError) => err.status === 401 && err.message === "Heroku registry token: HTTP 401 — check the API key");
+        });
+
+        it("takes access_token as well as token, and a manifest without a type is not a v2 one", async () => {
+            const seen: string[] = [];
+            answer = (req, res) => {
+                seen.push(`${req.url} ${req.headers.authorization ?? ""}`);
+                if (req.url?.startsWith("/token")) return void res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ access_token: "t2" }));
+                if (req.headers.authorization !== "Bearer t2") return void res.writeHead(401, { "WWW-Authenticate": `Bearer realm="${registryUrl}/token"` }).end();
+                res.writeHead(200).end("{}");
+            };
+            const client = new HerokuClient({ apiKey: KEY, registryUrl, maxAttempts: 1 });
+            await assert.rejects(client.manifest("a", "sha256:m"), (err: HerokuError) => err.message.startsWith("Heroku registry: a/web@sha256:m is , not a Docker v2 schema 2 manifest"));
+            assert.deepStrictEqual(seen.map((s) => s.split(" ")[0]), ["/v2/a/web/manifests/sha256:m", "/token", "/v2/a/web/manifests/sha256:m"]);
+        });
     });
 });
 
