@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 /** Bytes of randomness in the value (hex-encoded, so twice as many characters). */
 export const GENERATED_SECRET_BYTES = 32;
 
-const provider: pulumi.dynamic.ResourceProvider = {
+export const generatedSecretProvider: pulumi.dynamic.ResourceProvider = {
     // Everything the engine serializes is inside the function: it runs in the dynamic-provider process.
     async create(inputs: { bytes: number }) {
         const crypto = await import("crypto");
@@ -21,6 +21,6 @@ export class GeneratedSecret extends pulumi.dynamic.Resource {
     declare readonly value: pulumi.Output<string>;
 
     constructor(name: string, opts?: pulumi.CustomResourceOptions) {
-        super(provider, name, { bytes: GENERATED_SECRET_BYTES, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] }, "onedigest", "GeneratedSecret");
+        super(generatedSecretProvider, name, { bytes: GENERATED_SECRET_BYTES, value: undefined }, { ...opts, additionalSecretOutputs: ["value"] }, "onedigest", "GeneratedSecret");
     }
 }

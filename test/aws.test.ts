@@ -273,6 +273,26 @@ describe("aws: bad input, exact messages, nothing registered", () => {
             { targets: ["aws-ecs"], ecs: { subnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"] } },
             `onedigest:ecs.vpcId: got (not set); expected the VPC of those subnets, set together with subnetIds. Fix: pulumi config set --path onedigest:ecs.vpcId vpc-0123456789abcdef0`,
         ],
+        [
+            "a VPC without its subnets",
+            { targets: ["aws-ecs"], ecs: { vpcId: "vpc-0123456789abcdef0" } },
+            `onedigest:ecs.subnetIds: got (not set); expected the ALB's subnets in that VPC, set together with vpcId. Fix: pulumi config rm --path onedigest:ecs.subnetIds && pulumi config set --path 'onedigest:ecs.subnetIds[0]' subnet-0123456789abcdef0 && pulumi config set --path 'onedigest:ecs.subnetIds[1]' subnet-0123456789abcdef1`,
+        ],
+        [
+            "one subnet",
+            { targets: ["aws-ecs"], ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds: ["subnet-0123456789abcdef0"] } },
+            `onedigest:ecs.subnetIds: got ["subnet-0123456789abcdef0"]; expected at least two subnets in different availability zones (an ALB needs two). Fix: pulumi config rm --path onedigest:ecs.subnetIds && pulumi config set --path 'onedigest:ecs.subnetIds[0]' subnet-0123456789abcdef0 && pulumi config set --path 'onedigest:ecs.subnetIds[1]' subnet-0123456789abcdef1`,
+        ],
+        [
+            "desired count outside min..max",
+            { targets: ["aws-ecs"], ecs: { minCount: 2, maxCount: 4, desiredCount: 5 } },
+            `onedigest:ecs.desiredCount: got 5; expected from minCount to maxCount (2-4). Fix: pulumi config set --path onedigest:ecs.desiredCount 2`,
+        ],
+        [
+            "desired count below min",
+            { targets: ["aws-ecs"], ecs: { minCount: 2, maxCount: 4, desiredCount: 1 } },
+            `onedigest:ecs.desiredCount: got 1; expected from minCount to maxCount (2-4). Fix: pulumi config set --path onedigest:ecs.desiredCount 2`,
+        ],
     ];
     for (const [what, config, message] of cases) {
         it(what, async () => {

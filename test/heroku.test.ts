@@ -346,6 +346,13 @@ describe("heroku: release resource (fake API + real registry)", function () {
         assert.ok(!fake.requests.some((r) => r.path === "/apps/rel-app/formation/web"), "must not scale after a failed release");
     });
 
+    it("names a failed release alone when Heroku gives no output stream or description", async () => {
+        fake.releaseOutcome = { status: "failed", afterPolls: 1, bare: true };
+        const newImage = await registry.writeImage("rel-app/web", "v3", "release-test-3");
+        const olds = { ...releaseInputs(), releaseId: "r", version: 1, status: "succeeded" };
+        await assert.rejects(releaseProvider.update!("x", olds, releaseInputs({ imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest })), (err: Error) => /^release v\d+ of app rel-app failed$/.test(err.message));
+    });
+
     it("refuses an image whose config digest is not the built image ID", async () => {
         const other = `sha256:${"0".repeat(64)}`;
         await assert.rejects(

@@ -76,6 +76,16 @@ describe("names: the pure function", () => {
         assert.strictEqual(b, "app-prod-eu");
     });
 
+    it("starts with a letter, whatever the parts start with", () => {
+        assert.match(physicalName(["9lives", "dev"], { max: 63 }), /^x-9lives-dev-[0-9a-f]{6}$/);
+        assert.match(physicalName(["--", "__"], { max: 63 }), /^x-[0-9a-f]{6}$/);
+    });
+
+    it("refuses a limit too short for the hash it may need", () => {
+        assert.throws(() => physicalName(["a"], { max: 7, unique: "u" }), /^Error: physicalName: a limit of 7 leaves no room for a hash$/);
+        assert.match(physicalName(["a"], { max: 8, unique: "u" }), /^a-[0-9a-f]{6}$/);
+    });
+
     it("always hashes `unique` in, and pads up to a minimum", () => {
         assert.match(physicalName(["shop", "dev"], { max: 30, unique: "acme/onedigest/dev" }), /^shop-dev-[0-9a-f]{6}$/);
         assert.notStrictEqual(physicalName(["shop", "dev"], { max: 30, unique: "acme/onedigest/dev" }), physicalName(["shop", "dev"], { max: 30, unique: "other/onedigest/dev" }));

@@ -39,6 +39,32 @@ describe("platforms: ECS networks", () => {
         );
     });
 
+    it("a default VPC with one default subnet is refused: an ALB needs two zones", async () => {
+        await assert.rejects(
+            runProgram({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getSubnets:getSubnets": () => ({ ids: ["subnet-a"] }) } }),
+            /onedigest:ecs\.vpcId: got \(not set\); expected a VPC with public subnets in two availability zones \(the default VPC in eu-west-1 has 1 default subnet\(s\); an ALB needs two zones\)/,
+        );
+    });
+
+    it("tasks run in taskSubnetIds when set, else in the ALB's subnets", async () => {
+        const subnetIds = ["subnet-0123456789abcdefa", "subnet-0123456789abcdefb"];
+        const taskSubnetIds = ["subnet-0123456789abcdefc"];
+        const subnetsOf = (run: ProgramRun) => (run.ofType("aws:ecs/service:Service")[0].inputs.networkConfiguration as { subnets: string[] }).subnets;
+        const own = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds, taskSubnetIds } });
+        assert.deepStrictEqual(subnetsOf(own), taskSubnetIds);
+        const shared = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } });
+        assert.deepStrictEqual(subnetsOf(shared), subnetIds);
+    });
+
+    it("an arm64 image runs on ARM64 Fargate tasks, an amd64 one on X86_64", async () => {
+        const archOf = async (platform: string) => {
+            const run = await runProgram({ targets: ["aws-ecs"], ...AWS, image: { platform } });
+            return run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.runtimePlatform;
+        };
+        assert.deepStrictEqual(await archOf("linux/arm64"), { operatingSystemFamily: "LINUX", cpuArchitecture: "ARM64" });
+        assert.deepStrictEqual(await archOf("linux/amd64"), { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" });
+    });
+
     it("configured subnets in two zones are used for the ALB", async () => {
         const subnetIds = ["subnet-0123456789abcdefa", "subnet-0123456789abcdefb"];
         const run = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } });

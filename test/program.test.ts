@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { TARGET_KINDS, modules } from "../providers";
+import { generatedSecretProvider } from "../providers/generatedSecret";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram } from "./helpers";
 import { ROOT, TEST_SECRET, hex, isSecret, providerOf, reveal, runProgram, type ProgramRun } from "./mocks";
@@ -20,6 +21,16 @@ describe("program: local stack", () => {
         const [container] = run.ofType("docker:index/container:Container");
         assert.ok(isSecret(container.inputs.envs));
         assert.ok((reveal(container.inputs.envs) as string[]).includes(`SECRET_KEY=generated-${hex("onedigest-secret-key").slice(0, 32)}`));
+    });
+
+    it("the generated secret is 32 random bytes, hex, made once per resource", async () => {
+        const first = await generatedSecretProvider.create!({ bytes: 32 });
+        const second = await generatedSecretProvider.create!({ bytes: 32 });
+        assert.match(first.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.match(String(first.outs?.value), /^[0-9a-f]{64}$/);
+        assert.strictEqual(first.outs?.bytes, 32);
+        assert.notStrictEqual(first.outs?.value, second.outs?.value);
+        assert.notStrictEqual(first.id, second.id);
     });
 
     it("uses the configured secretKey and generates none when it is set", async () => {

@@ -34,7 +34,8 @@ export class FakeHeroku {
     /** Queued failures by "METHOD /path", answered before the real handler. */
     readonly failures = new Map<string, Failure[]>();
     /** What the next release ends as, and after how many polls. */
-    releaseOutcome: { status: "succeeded" | "failed"; afterPolls: number } = { status: "succeeded", afterPolls: 1 };
+    /** How the next image release ends; `bare`: with no output stream and no description, as Heroku may report one. */
+    releaseOutcome: { status: "succeeded" | "failed"; afterPolls: number; bare?: boolean } = { status: "succeeded", afterPolls: 1 };
     private server?: http.Server;
     private counter = 0;
     private pollsLeft = 0;
@@ -137,7 +138,14 @@ export class FakeHeroku {
                 const update = (body.updates as Array<{ type: string; docker_image: string }>)[0];
                 app.formation.docker_image = update.docker_image;
                 const version = app.releases.length + 1;
-                app.releases.push({ id: `rel-${version}`, version, status: "pending", output_stream_url: `https://release-output.heroku.com/streams/${version}`, description: `Deployed web (${update.docker_image.slice(7, 19)})` });
+                const bare = this.releaseOutcome.bare === true;
+                app.releases.push({
+                    id: `rel-${version}`,
+                    version,
+                    status: "pending",
+                    output_stream_url: bare ? null : `https://release-output.heroku.com/streams/${version}`,
+                    description: bare ? "" : `Deployed web (${update.docker_image.slice(7, 19)})`,
+                });
                 this.pollsLeft = this.releaseOutcome.afterPolls;
                 return [200, [{ type: "web", quantity: app.formation.quantity, size: app.formation.size, docker_image: { id: update.docker_image } }]];
             }
