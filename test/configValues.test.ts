@@ -9,11 +9,12 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { loadConfig, projectDefaults, runtimeSources } from "../config";
+import { findProjectFile, loadConfig, projectDefaults, runtimeSources } from "../config";
 import { setCommand, shellWord } from "../validate";
 import { configError, sources } from "./helpers";
 
 const DIGEST = "a".repeat(64);
+const ROOT_DIR = path.resolve(__dirname, "..");
 
 /** Whether loadConfig accepts the value at `field` (other problems, e.g. a missing login, aside). */
 function accepted(values: Record<string, unknown>, field: string): boolean {
@@ -170,5 +171,38 @@ describe("config values: what the program reads from the running stack", () => {
         assert.strictEqual(got.providerConfig("aws", "region"), "eu-west-1");
         assert.ok(pulumi.Output.isInstance(got.secretKey) && pulumi.Output.isInstance(got.secret("herokuApiKey")));
         assert.strictEqual(got.secret("registryAuth"), undefined);
+        assert.deepStrictEqual(got.secretKeys, ["onedigest:secretKey", "onedigest:herokuApiKey"]);
+    });
+
+    it("takes a value that is not JSON as the string it is", async () => {
+        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+        pulumi.runtime.setAllConfig({ "onedigest:targets": "local", "onedigest:app": "{not json" });
+        assert.deepStrictEqual([runtimeSources().values.targets, runtimeSources().values.app], ["local", "{not json"]);
+        assert.match(configError({ app: "{not json" }), /^onedigest:app: got "\{not json"; expected an object\./m);
+    });
+
+    it("reads the secret key list the engine passes, from the SDK or the environment; unreadable is none", async () => {
+        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+        pulumi.runtime.setAllConfig({ "onedigest:registryAuth": "[]" }, ["onedigest:registryAuth"]);
+        const store = (require("@pulumi/pulumi/runtime/state") as { getStore(): { config: Record<string, string | undefined> } }).getStore();
+        const saved = process.env.PULUMI_CONFIG_SECRET_KEYS;
+        try {
+            assert.deepStrictEqual(runtimeSources().secretKeys, ["onedigest:registryAuth"]);
+            store.config.PULUMI_CONFIG_SECRET_KEYS = "not json";
+            assert.deepStrictEqual(runtimeSources().secretKeys, []);
+            delete store.config.PULUMI_CONFIG_SECRET_KEYS;
+            process.env.PULUMI_CONFIG_SECRET_KEYS = '["onedigest:herokuApiKey"]';
+            assert.deepStrictEqual(runtimeSources().secretKeys, ["onedigest:herokuApiKey"]);
+            delete process.env.PULUMI_CONFIG_SECRET_KEYS;
+            assert.deepStrictEqual(runtimeSources().secretKeys, []);
+        } finally {
+            if (saved === undefined) delete process.env.PULUMI_CONFIG_SECRET_KEYS;
+            else process.env.PULUMI_CONFIG_SECRET_KEYS = saved;
+        }
+    });
+
+    it("looks for Pulumi.yaml next to the program or one level up, and says where it looked", () => {
+        assert.strictEqual(findProjectFile(path.join(ROOT_DIR, "providers")), path.join(ROOT_DIR, "Pulumi.yaml"));
+        assert.throws(() => findProjectFile("/"), /^Error: Pulumi\.yaml not found next to \/ or its parent$/);
     });
 });
