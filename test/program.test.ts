@@ -180,8 +180,8 @@ describe("program: the image's resources", () => {
         const [push] = run.ofType("docker:index/registryImage:RegistryImage");
         const provider = providerOf(run.mocks, push);
         assert.ok(provider);
-        assert.strictEqual(run.mocks.parents.get(provider.name), run.mocks.parents.get(push.name));
-        assert.notStrictEqual(run.mocks.parents.get(provider.name), "onedigest-test");
+        assert.strictEqual(run.mocks.parents.get(push.name), "onedigest-gcp-cloudrun");
+        assert.strictEqual(run.mocks.parents.get(provider.name), "onedigest-gcp-cloudrun");
     });
 });
 

@@ -1,0 +1,136 @@
+/**
+ * The exact inputs of the Cloud Run service, the local container and the AWS resources the two AWS
+ * targets share, on a dev stack and a production one (the shapes each platform would receive).
+ */
+import * as assert from "assert";
+
+import { beforeProgram } from "./helpers";
+import { TEST_SECRET, reveal, runProgram, type ProgramRun } from "./mocks";
+
+function inputs(run: ProgramRun, name: string): Record<string, unknown> {
+    const found = run.mocks.resources.filter((r) => r.name === name);
+    assert.strictEqual(found.length, 1, `one resource named ${name}`);
+    return reveal(found[0].inputs) as Record<string, unknown>;
+}
+
+const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
+const R = "onedigest-gcp-cloudrun";
+
+describe("gcp-cloudrun: every resource's inputs, exactly", () => {
+    let run: ProgramRun;
+    beforeProgram(async () => {
+        run = await runProgram({ targets: ["gcp-cloudrun"], ...GCP });
+    });
+
+    it("APIs, kept on destroy", () => {
+        for (const api of ["run", "artifactregistry", "secretmanager", "iam"]) {
+            assert.deepStrictEqual(inputs(run, `${R}-api-${api}`), { disableOnDestroy: false, project: "onedigest-test", service: `${api}.googleapis.com` });
+        }
+    });
+
+    it("secret, registry and runtime account", () => {
+        assert.deepStrictEqual(inputs(run, `${R}-secret-key`), { project: "onedigest-test", replication: { auto: {} }, secretId: "onedigest-test-secret-key" });
+        assert.deepStrictEqual(inputs(run, `${R}-secret-key-version`), { secret: `${R}-secret-key-id`, secretData: TEST_SECRET });
+        assert.deepStrictEqual(inputs(run, `${R}-repository`), {
+            description: "Images of onedigest, deployed by digest",
+            dockerConfig: { immutableTags: true },
+            format: "DOCKER",
+            location: "europe-west1",
+            project: "onedigest-test",
+            repositoryId: "onedigest-test",
+        });
+        assert.deepStrictEqual(inputs(run, `${R}-runtime`), { accountId: "onedigest-test-run", displayName: "onedigest (test) Cloud Run runtime", project: "onedigest-test" });
+        assert.deepStrictEqual(inputs(run, `${R}-secret-access`), {
+            member: "serviceAccount:onedigest-test-run@onedigest-test.iam.gserviceaccount.com",
+            project: "onedigest-test",
+            role: "roles/secretmanager.secretAccessor",
+            secretId: "onedigest-test-secret-key",
+        });
+    });
+
+    it("the service", () => {
+        const deployment = (run.outputs.deployments as Record<string, { image: string }>)["gcp-cloudrun"];
+        const probe = { httpGet: { path: "/healthcheck", port: 8080 } };
+        assert.deepStrictEqual(inputs(run, `${R}-service`), {
+            deletionProtection: false,
+            description: "onedigest Flask app",
+            ingress: "INGRESS_TRAFFIC_ALL",
+            invokerIamDisabled: true,
+            location: "europe-west1",
+            name: "onedigest-test",
+            project: "onedigest-test",
+            template: {
+                containers: [
+                    {
+                        envs: [
+                            { name: "PROXY_FIX_COUNT", value: "1" },
+                            { name: "IMAGE_ID", value: run.outputs.imageId },
+                            { name: "SECRET_KEY", valueSource: { secretKeyRef: { secret: "onedigest-test-secret-key", version: "1" } } },
+                        ],
+                        image: deployment.image,
+                        livenessProbe: { ...probe, failureThreshold: 3, periodSeconds: 15, timeoutSeconds: 3 },
+                        ports: { containerPort: 8080 },
+                        resources: { cpuIdle: true, limits: { cpu: "1", memory: "512Mi" }, startupCpuBoost: true },
+                        startupProbe: { ...probe, failureThreshold: 15, periodSeconds: 2, timeoutSeconds: 1 },
+                    },
+                ],
+                maxInstanceRequestConcurrency: 80,
+                scaling: { maxInstanceCount: 10, minInstanceCount: 0 },
+                serviceAccount: "onedigest-test-run@onedigest-test.iam.gserviceaccount.com",
+                timeout: "60s",
+            },
+        });
+    });
+
+    it("every resource is a child of the service's component", () => {
+        for (const r of run.mocks.resources.filter((x) => x.name.startsWith(`${R}-`))) assert.strictEqual(run.mocks.parents.get(r.name), R, r.name);
+    });
+});
+
+describe("local: the container, exactly", () => {
+    it("on loopback, read-only, no capabilities, bounded logs and memory", async () => {
+        const run = await runProgram({ targets: ["local"] });
+        const id = run.outputs.imageId as string;
+        assert.deepStrictEqual(inputs(run, "onedigest-local-container"), {
+            capabilities: { drops: ["ALL"] },
+            envs: [`IMAGE_ID=${id}`, "PORT=8080", "PROXY_FIX_COUNT=0", `SECRET_KEY=${TEST_SECRET}`],
+            image: id,
+            logDriver: "json-file",
+            logOpts: { "max-file": "3", "max-size": "10m" },
+            memory: 512,
+            memorySwap: 512,
+            name: "onedigest-test",
+            ports: [{ external: 8080, internal: 8080, ip: "127.0.0.1" }],
+            readOnly: true,
+            restart: "unless-stopped",
+            securityOpts: ["no-new-privileges:true"],
+            stopTimeout: 8,
+            wait: true,
+            waitTimeout: 60,
+        });
+        assert.strictEqual(run.mocks.parents.get("onedigest-local-container"), "onedigest-local");
+    });
+});
+
+describe("aws: the repository and secret both AWS targets share", () => {
+    for (const [stack, prod] of [["dev", false], ["prod", true]] as const) {
+        it(`${stack}: ${prod ? "kept on destroy, a 7-day recovery window" : "deleted with the stack, at once"}`, async () => {
+            const run = await runProgram({ targets: ["aws-ecs"], "aws:region": "eu-west-1" }, { stack });
+            assert.deepStrictEqual(inputs(run, "onedigest-ecr-repository"), {
+                encryptionConfigurations: [{ encryptionType: "AES256" }],
+                forceDelete: !prod,
+                imageScanningConfiguration: { scanOnPush: true },
+                imageTagMutability: "IMMUTABLE",
+                name: `onedigest-${stack}`,
+            });
+            assert.deepStrictEqual(JSON.parse(String(inputs(run, "onedigest-ecr-lifecycle").policy)), {
+                rules: [{ rulePriority: 1, description: "keep the last 20 images (rollback by digest stays possible)", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 20 }, action: { type: "expire" } }],
+            });
+            assert.deepStrictEqual(inputs(run, "onedigest-secret-key-secret"), { description: `SECRET_KEY of onedigest (${stack})`, name: `onedigest-${stack}-secret-key`, recoveryWindowInDays: prod ? 7 : 0 });
+            assert.deepStrictEqual(inputs(run, "onedigest-secret-key-value"), { secretId: "onedigest-secret-key-secret-id", secretString: TEST_SECRET });
+            for (const name of ["onedigest-ecr-repository", "onedigest-ecr-lifecycle", "onedigest-ecr-registry-push"]) assert.strictEqual(run.mocks.parents.get(name), "onedigest-ecr", name);
+            for (const name of ["onedigest-secret-key-secret", "onedigest-secret-key-value"]) assert.strictEqual(run.mocks.parents.get(name), "onedigest-secret-key", name);
+            assert.strictEqual(run.mocks.lifecycle.get("onedigest-ecr-repository")?.retainOnDelete, prod);
+        });
+    }
+});
