@@ -64,7 +64,6 @@ class Artifact implements ImageArtifact {
     constructor(
         readonly imageId: pulumi.Output<string>,
         readonly platform: Platform,
-        private readonly dependsOn: readonly pulumi.Resource[],
     ) {}
 
     push(name: string, registry: RegistryTarget, opts: pulumi.ComponentResourceOptions = {}): PushedImage {
@@ -82,7 +81,8 @@ class Artifact implements ImageArtifact {
                 sourceImage: this.imageId,
                 targetImage: pulumi.interpolate`${registry.repository}:${this.imageId.apply(tagFor)}`,
             },
-            { ...opts, provider, dependsOn: [...this.dependsOn, ...dependsOnList(opts.dependsOn)] },
+            // sourceImage carries the image (built or pulled) as a dependency; opts add the registry's.
+            { ...opts, provider },
         );
         const pushed = new docker.RegistryImage(
             `${name}-push`,
@@ -97,11 +97,6 @@ class Artifact implements ImageArtifact {
         const digest = pushed.sha256Digest;
         return { digest, ref: pulumi.interpolate`${registry.repository}@${digest}`, resources: [pushed] };
     }
-}
-
-function dependsOnList(value: pulumi.ComponentResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
-    if (value === undefined) return [];
-    return Array.isArray(value) ? value : [value as pulumi.Input<pulumi.Resource>];
 }
 
 /** The one image of this deployment: at most one docker.Image per `pulumi up`. */
@@ -125,7 +120,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
             );
             // For a local (skipPush) image, repoDigest is the image ID: the config digest.
             const imageId = image.repoDigest.apply((id) => checkImageId(id, "the built image's ID"));
-            return new Artifact(imageId, config.platform, [image]);
+            return new Artifact(imageId, config.platform);
         }
         case "ref": {
             const provider = registryProvider(`${app.name}-pull`, loginFor(registryHost(config.ref), registries, `${PROJECT}:image.ref`), opts);
@@ -135,7 +130,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
                 { ...opts, provider },
             );
             const imageId = pulled.imageId.apply((id) => checkImageId(id, `the ID of ${config.ref}`));
-            return new Artifact(imageId, config.platform, [pulled]);
+            return new Artifact(imageId, config.platform);
         }
         case "promote": {
             const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
@@ -156,7 +151,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
                 }
                 return got;
             });
-            return new Artifact(imageId, config.platform, [pulled]);
+            return new Artifact(imageId, config.platform);
         }
     }
 }

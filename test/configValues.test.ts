@@ -146,6 +146,17 @@ describe("config values: project defaults and the rules between keys", () => {
         assert.match(message, /^onedigest:registryAuth: .*credentials for private\.example\.com, which onedigest:image\.ref pulls from/m);
     });
 
+    it("a bad environment name and a bad promoteFrom name what they must be, with a fix", () => {
+        assert.strictEqual(
+            configError({ app: { env: { "bad-name": "v" } } }),
+            "onedigest:app.env.bad-name: got \"bad-name\"; expected an environment variable name matching [A-Z_][A-Z0-9_]*. Fix: pulumi config set --path onedigest:app.env.bad-name value",
+        );
+        assert.strictEqual(
+            configError({ image: { promoteFrom: "a/b" } }),
+            "onedigest:image.promoteFrom: got \"a/b\"; expected a stack name: dev (this organization and project) or org/project/stack. Fix: pulumi config set --path onedigest:image.promoteFrom dev",
+        );
+    });
+
     it("an empty target list still needs a secretKey", () => {
         assert.match(configError({ targets: [] }, { secretKey: undefined }), /^onedigest:secretKey: /m);
     });

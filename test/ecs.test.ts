@@ -148,6 +148,20 @@ describe("aws-ecs: every resource's inputs, exactly", () => {
     it("every resource is a child of the service's component", () => {
         for (const r of run.mocks.resources.filter((x) => x.name.startsWith(`${C}-`))) assert.strictEqual(run.mocks.parents.get(r.name), C, r.name);
     });
+
+    it("finds the default VPC and its default subnets with filters, not lookups that fail", () => {
+        const asked = (token: string) => run.mocks.invokes.filter((i) => i.token === token).map((i) => i.inputs);
+        assert.deepStrictEqual(asked("aws:ec2/getVpcs:getVpcs"), [{ filters: [{ name: "is-default", values: ["true"] }] }]);
+        assert.deepStrictEqual(asked("aws:ec2/getSubnets:getSubnets"), [{ filters: [{ name: "vpc-id", values: ["vpc-0default"] }, { name: "default-for-az", values: ["true"] }] }]);
+    });
+});
+
+describe("aws-ecs: a default VPC with exactly two default subnets", () => {
+    it("is enough: the ALB and the tasks use both", async () => {
+        const run = await runProgram({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getSubnets:getSubnets": () => ({ ids: ["subnet-a", "subnet-b"] }) } });
+        assert.deepStrictEqual(inputs(run, `${C}-alb`).subnets, ["subnet-a", "subnet-b"]);
+        assert.deepStrictEqual((inputs(run, `${C}-service`).networkConfiguration as { subnets: string[] }).subnets, ["subnet-a", "subnet-b"]);
+    });
 });
 
 describe("aws-ecs: with a certificate", () => {
