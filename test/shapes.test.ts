@@ -134,3 +134,59 @@ describe("aws: the repository and secret both AWS targets share", () => {
         });
     }
 });
+
+describe("heroku: every resource's inputs, exactly", () => {
+    let run: ProgramRun;
+    const H = "onedigest-heroku";
+    const APP = /^onedigest-test-[0-9a-f]{6}$/;
+    beforeProgram(async () => {
+        run = await runProgram({ targets: ["heroku"], herokuApiKey: "hk-key" });
+    });
+    const plain = (name: string): Record<string, unknown> => {
+        const { __provider, ...rest } = inputs(run, name);
+        assert.strictEqual(typeof __provider, "string", `${name} is a dynamic resource`);
+        return rest;
+    };
+
+    it("the app: its name, region, and config vars (SECRET_KEY among them, as a secret)", () => {
+        const app = plain(`${H}-app`);
+        assert.match(String(app.name), APP);
+        assert.deepStrictEqual({ ...app, name: undefined }, {
+            name: undefined,
+            apiKey: "hk-key",
+            apiUrl: "https://api.heroku.com",
+            configVars: { FORCE_HTTPS: "1", PROXY_FIX_COUNT: "1", SECRET_KEY: TEST_SECRET },
+            region: "us",
+        });
+    });
+
+    it("the push: to the app's web repository, after the app exists, logged in as _ with the API key", () => {
+        const app = String(plain(`${H}-app`).name);
+        const id = run.outputs.imageId as string;
+        assert.deepStrictEqual(inputs(run, `${H}-registry-tag`), { sourceImage: id, targetImage: `registry.heroku.com/${app}/web:${id.replace(":", "-")}` });
+        assert.ok((run.mocks.dependencies.get(`${H}-registry-tag`) ?? []).includes(`${H}-app`));
+        assert.deepStrictEqual(JSON.parse(String(inputs(run, `${H}-registry-provider`).registryAuth)), [{ address: "registry.heroku.com", username: "_", password: "hk-key" }]);
+    });
+
+    it("the release: the built image ID and the pushed digest, one basic dyno, after the push", () => {
+        const release = plain(`${H}-release`);
+        const deployment = (run.outputs.deployments as Record<string, { image: string }>).heroku;
+        assert.deepStrictEqual(release, {
+            apiKey: "hk-key",
+            apiUrl: "https://api.heroku.com",
+            app: plain(`${H}-app`).name,
+            imageId: run.outputs.imageId,
+            manifestDigest: deployment.image.split("@")[1],
+            quantity: 1,
+            registryUrl: "https://registry.heroku.com",
+            size: "basic",
+            timeoutSeconds: 300,
+        });
+        assert.ok((run.mocks.dependencies.get(`${H}-release`) ?? []).includes(`${H}-registry-push`));
+        for (const name of [`${H}-app`, `${H}-registry-push`, `${H}-release`]) assert.strictEqual(run.mocks.parents.get(name), H, name);
+    });
+
+    it("the URL has no trailing slash", () => {
+        assert.match(String(run.outputs.url), /^https:\/\/onedigest-test-[0-9a-f]{6}-0123456789ab\.herokuapp\.com$/);
+    });
+});
