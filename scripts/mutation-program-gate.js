@@ -53,7 +53,7 @@ const score = total === 0 ? 0 : (100 * killed) / total;
 const unlisted = left.filter(({ key }) => !listed.get(key));
 const stale = [...listed.keys()].filter((key) => !left.some((l) => l.key === key));
 let failed = 0;
-console.log(`mutation-program: ${killed} of ${total} mutants killed (${score.toFixed(1)} %)`);
+console.log(`${killed} of ${total} mutants killed (${score.toFixed(1)} %)`);
 if (score >= minScore) console.log(`ok    at least ${minScore} % killed`);
 else {
     console.log(`FAIL  fewer than ${minScore} % killed`);
@@ -66,4 +66,5 @@ else {
     failed++;
 }
 if (stale.length > 0) console.log(`note  ${stale.length} line(s) of stryker-survivors.txt name no surviving mutant (killed now, or the code moved): remove them`);
+console.log(`mutation-program: ${2 - failed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

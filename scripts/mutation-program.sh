@@ -10,9 +10,9 @@
 # Needs node_modules (npm ci) and Node.js 22+ (scripts/test.sh puts one on PATH). Results are kept
 # in .stryker/ (incremental: a re-run tests only mutants whose code or tests changed); the HTML and
 # JSON reports are .stryker/report.html and .stryker/report.json. The gate at the end
-# (scripts/mutation-program-gate.js) prints "mutation-program: K of N mutants killed (S %)", covered
-# and uncovered mutants alike, and fails below 80 % or on a mutant not killed that
-# stryker-survivors.txt does not list with its reason.
+# (scripts/mutation-program-gate.js) prints "K of N mutants killed (S %)", covered and uncovered
+# mutants alike, fails below 80 % or on a mutant not killed that stryker-survivors.txt does not list
+# with its reason, and ends with "mutation-program: N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 args=()
