@@ -5,7 +5,7 @@
 import * as assert from "assert";
 
 import { beforeProgram } from "./helpers";
-import { reveal, runProgram, type ProgramRun } from "./mocks";
+import { inputsOf, runProgram, type ProgramRun } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-123456789abc";
@@ -15,12 +15,7 @@ const ALB_ARN = `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalance
 const TG_ARN = ARN("lb/targetGroup", `${C}-tg`);
 const TCP = { ipProtocol: "tcp" };
 
-/** The revealed inputs of the resource registered under `name`. */
-function inputs(run: ProgramRun, name: string): Record<string, unknown> {
-    const found = run.mocks.resources.filter((r) => r.name === name);
-    assert.strictEqual(found.length, 1, `one resource named ${name}`);
-    return reveal(found[0].inputs) as Record<string, unknown>;
-}
+const inputs = inputsOf;
 
 describe("aws-ecs: every resource's inputs, exactly", () => {
     let run: ProgramRun;

@@ -293,6 +293,13 @@ export function reveal(value: unknown): unknown {
     return value;
 }
 
+/** The inputs, secrets revealed, of the one resource registered under `name`. */
+export function inputsOf(run: ProgramRun, name: string): Record<string, unknown> {
+    const found = run.mocks.resources.filter((r) => r.name === name);
+    assert.strictEqual(found.length, 1, `expected one resource named ${name}, got ${found.length}`);
+    return reveal(found[0].inputs) as Record<string, unknown>;
+}
+
 /** The explicit provider a recorded resource was registered with, if any. */
 export function providerOf(mocks: RecordingMocks, resource: Recorded): Recorded | undefined {
     if (!resource.provider) return undefined;

@@ -5,13 +5,9 @@
 import * as assert from "assert";
 
 import { beforeProgram } from "./helpers";
-import { TEST_SECRET, reveal, runProgram, type ProgramRun } from "./mocks";
+import { TEST_SECRET, inputsOf, runProgram, type ProgramRun } from "./mocks";
 
-function inputs(run: ProgramRun, name: string): Record<string, unknown> {
-    const found = run.mocks.resources.filter((r) => r.name === name);
-    assert.strictEqual(found.length, 1, `one resource named ${name}`);
-    return reveal(found[0].inputs) as Record<string, unknown>;
-}
+const inputs = inputsOf;
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
 const R = "onedigest-gcp-cloudrun";
