@@ -53,6 +53,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly dependencies = new Map<string, string[]>();
     /** Resource options that change what the engine does on replace and destroy, by logical name. */
     readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean }>();
+    /** What each component registered as its outputs (`registerOutputs`), by logical name. */
+    readonly componentOutputs = new Map<string, Record<string, unknown>>();
     /** The logical name of each resource's parent (the stack's, `onedigest-<stack>`, for top-level ones). */
     readonly parents = new Map<string, string>();
     readonly invokes: Invoke[] = [];
@@ -217,11 +219,16 @@ interface RegisterRequest {
     getDeletebeforereplace(): boolean;
     getParent(): string;
 }
+interface OutputsRequest {
+    getUrn(): string;
+    getOutputs(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
 interface MonitorLike {
     registerResource(req: RegisterRequest, callback: unknown): unknown;
+    registerResourceOutputs(req: OutputsRequest, callback: unknown): unknown;
 }
 
-/** Wraps the mock monitor so each registration's dependency and parent URNs are recorded by name. */
+/** Wraps the mock monitor so each registration's dependencies, parent and component outputs are recorded by name. */
 function recordDependencies(mocks: RecordingMocks): void {
     const monitor = pulumi.runtime.getMonitor() as unknown as MonitorLike;
     const register = monitor.registerResource.bind(monitor);
@@ -231,6 +238,12 @@ function recordDependencies(mocks: RecordingMocks): void {
         const parent = req.getParent();
         mocks.parents.set(req.getName(), parent.slice(parent.lastIndexOf("::") + 2));
         return register(req, callback);
+    };
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req, callback) => {
+        const urn = req.getUrn();
+        mocks.componentOutputs.set(urn.slice(urn.lastIndexOf("::") + 2), req.getOutputs()?.toJavaScript() ?? {});
+        return registerOutputs(req, callback);
     };
 }
 

@@ -186,3 +186,17 @@ describe("heroku: every resource's inputs, exactly", () => {
         assert.match(String(run.outputs.url), /^https:\/\/onedigest-test-[0-9a-f]{6}-0123456789ab\.herokuapp\.com$/);
     });
 });
+
+describe("every target's component registers its url, image and imageId as outputs", () => {
+    const CLOUD = { ...GCP, "aws:region": "eu-west-1", herokuApiKey: "hk-key" };
+    it("one component per target; the shared ECR its repository and image, the shared secret its ARN", async () => {
+        const run = await runProgram({ targets: ["local", "heroku", "aws-ecs", "aws-beanstalk", "gcp-cloudrun"], ...CLOUD });
+        const deployments = run.outputs.deployments as Record<string, Record<string, unknown>>;
+        for (const [kind, deployment] of Object.entries(deployments)) {
+            assert.deepStrictEqual(run.mocks.componentOutputs.get(`onedigest-${kind}`), deployment, kind);
+        }
+        const ecr = run.mocks.componentOutputs.get("onedigest-ecr");
+        assert.deepStrictEqual(ecr, { repositoryUrl: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/onedigest-test", image: deployments["aws-ecs"].image });
+        assert.deepStrictEqual(run.mocks.componentOutputs.get("onedigest-secret-key"), { arn: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/onedigest-secret-key-secret" });
+    });
+});
