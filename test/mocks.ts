@@ -51,8 +51,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: Recorded[] = [];
     /** Logical names each resource was registered as depending on (dependsOn and input dependencies). */
     readonly dependencies = new Map<string, string[]>();
-    /** Resource options that change what the engine does on replace and destroy, by logical name. */
-    readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean }>();
+    /** Resource options that change what the engine does on update, replace and destroy, by logical name. */
+    readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; additionalSecretOutputs: string[] }>();
     /** What each component registered as its outputs (`registerOutputs`), by logical name. */
     readonly componentOutputs = new Map<string, Record<string, unknown>>();
     /** The logical name of each resource's parent (the stack's, `onedigest-<stack>`, for top-level ones). */
@@ -217,6 +217,8 @@ interface RegisterRequest {
     getDependenciesList(): string[];
     getRetainondelete(): boolean | undefined;
     getDeletebeforereplace(): boolean;
+    getIgnorechangesList(): string[];
+    getAdditionalsecretoutputsList(): string[];
     getParent(): string;
 }
 interface OutputsRequest {
@@ -234,7 +236,12 @@ function recordDependencies(mocks: RecordingMocks): void {
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         mocks.dependencies.set(req.getName(), req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2)));
-        mocks.lifecycle.set(req.getName(), { retainOnDelete: req.getRetainondelete() ?? false, deleteBeforeReplace: req.getDeletebeforereplace() });
+        mocks.lifecycle.set(req.getName(), {
+            retainOnDelete: req.getRetainondelete() ?? false,
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            ignoreChanges: req.getIgnorechangesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        });
         const parent = req.getParent();
         mocks.parents.set(req.getName(), parent.slice(parent.lastIndexOf("::") + 2));
         return register(req, callback);

@@ -200,3 +200,21 @@ describe("every target's component registers its url, image and imageId as outpu
         assert.deepStrictEqual(run.mocks.componentOutputs.get("onedigest-secret-key"), { arn: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/onedigest-secret-key-secret" });
     });
 });
+
+describe("resource options the engine acts on", () => {
+    it("ECS leaves the running count to the autoscaler; Beanstalk moves to a newer solution stack as a managed update", async () => {
+        const run = await runProgram({ targets: ["aws-ecs", "aws-beanstalk"], "aws:region": "eu-west-1" });
+        assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-aws-ecs-service")?.ignoreChanges, ["desiredCount"]);
+        assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-aws-beanstalk-env")?.ignoreChanges, ["solutionStackName"]);
+        for (const r of run.mocks.resources.filter((x) => !["onedigest-aws-ecs-service", "onedigest-aws-beanstalk-env"].includes(x.name))) {
+            assert.deepStrictEqual(run.mocks.lifecycle.get(r.name)?.ignoreChanges ?? [], [], r.name);
+        }
+    });
+
+    it("the generated secret's value and the local container's env are secret outputs", async () => {
+        const run = await runProgram({ targets: ["local"], secretKey: null });
+        assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-secret-key")?.additionalSecretOutputs, ["value"]);
+        assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-local-container")?.additionalSecretOutputs, ["envs"]);
+        assert.deepStrictEqual(inputsOf(run, "onedigest-secret-key"), { __provider: inputsOf(run, "onedigest-secret-key").__provider, bytes: 32 });
+    });
+});
