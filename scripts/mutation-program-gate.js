@@ -29,7 +29,9 @@ let total = 0;
 const left = [];
 for (const [file, { mutants }] of Object.entries(report.files)) {
     for (const m of mutants) {
-        if (m.status === "CompileError" || m.status === "Ignored") continue;
+        // Not counted, as in Stryker's own score: mutants that do not compile, are ignored by
+        // configuration, or crash the test runner itself.
+        if (m.status === "CompileError" || m.status === "Ignored" || m.status === "RuntimeError") continue;
         total++;
         if (m.status === "Killed" || m.status === "Timeout") killed++;
         else left.push({ key: keyOf(file, m), status: m.status });
