@@ -158,6 +158,13 @@ describe("heroku: API client", () => {
         assert.ok(Date.now() - started >= 140, `retried after ${Date.now() - started} ms`);
     });
 
+    it("talks to Heroku's own API and registry unless told otherwise, without a trailing slash", () => {
+        const client = new HerokuClient({ apiKey: KEY });
+        assert.deepStrictEqual([client.apiUrl, client.registryUrl], ["https://api.heroku.com", "https://registry.heroku.com"]);
+        const local = new HerokuClient({ apiKey: KEY, apiUrl: "http://127.0.0.1:1/", registryUrl: "http://127.0.0.1:2/" });
+        assert.deepStrictEqual([local.apiUrl, local.registryUrl], ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+    });
+
     describe("registry errors", () => {
         let server: http.Server;
         let registryUrl: string;
@@ -173,6 +180,35 @@ describe("heroku: API client", () => {
             answer = (_req, res) => void res.writeHead(404).end();
             const client = new HerokuClient({ apiKey: KEY, registryUrl, maxAttempts: 1 });
             await assert.rejects(client.manifest("gone-app", "sha256:m"), (err: HerokuError) => err.status === 404 && err.message === "Heroku registry GET /v2/gone-app/web/manifests/sha256:m: HTTP 404 — was the image pushed to registry.heroku.com/gone-app/web?");
+        });
+
+        it("asks for a v2 manifest first, then the other kinds (to name a wrong push), with the key as basic credentials", async () => {
+            const seen: Array<{ accept?: string; auth?: string }> = [];
+            answer = (req, res) => {
+                seen.push({ accept: req.headers.accept, auth: req.headers.authorization });
+                res.writeHead(200, { "Content-Type": "application/vnd.docker.distribution.manifest.v2+json; charset=utf-8", "Docker-Content-Digest": "sha256:m" }).end('{"config":{"digest":"sha256:c"}}');
+            };
+            const client = new HerokuClient({ apiKey: KEY, registryUrl, maxAttempts: 1 });
+            assert.deepStrictEqual(await client.manifest("a", "v1"), { digest: "sha256:m", manifest: { config: { digest: "sha256:c" } } });
+            assert.deepStrictEqual(seen, [
+                {
+                    accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
+                    auth: `Basic ${Buffer.from(`_:${KEY}`).toString("base64")}`,
+                },
+            ]);
+        });
+
+        it("a 401 with no Bearer challenge is an answer, not a token flow", async () => {
+            for (const challenge of [undefined, 'Basic realm="registry"']) {
+                const paths: string[] = [];
+                answer = (req, res) => {
+                    paths.push(req.url ?? "");
+                    res.writeHead(401, challenge ? { "WWW-Authenticate": challenge } : {}).end();
+                };
+                const client = new HerokuClient({ apiKey: KEY, registryUrl, maxAttempts: 1 });
+                await assert.rejects(client.manifest("a", "sha256:m"), (err: HerokuError) => err.status === 401 && err.message.startsWith("Heroku registry GET /v2/a/web/manifests/sha256:m: HTTP 401"), String(challenge));
+                assert.deepStrictEqual(paths, ["/v2/a/web/manifests/sha256:m"]);
+            }
         });
 
         it("a refused token says to check the key", async () => {
@@ -353,6 +389,42 @@ describe("heroku: release resource (fake API + real registry)", function () {
         await assert.rejects(releaseProvider.update!("x", olds, releaseInputs({ imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest })), (err: Error) => /^release v\d+ of app rel-app failed$/.test(err.message));
     });
 
+    it("releases (does not only scale) when the same bits go to another app", async () => {
+        const olds = { ...releaseInputs({ app: "old-app" }), releaseId: "r", version: 1, status: "succeeded" };
+        await releaseProvider.update!("x", olds, releaseInputs());
+        assert.ok(fake.requests.some((r) => r.method === "PATCH" && r.path === "/apps/rel-app/formation"), "the image was not released to the new app");
+    });
+
+    it("fails on an expired release with its output and description", async () => {
+        fake.releaseOutcome = { status: "expired", afterPolls: 1 };
+        const newImage = await registry.writeImage("rel-app/web", "v4", "release-test-4");
+        await assert.rejects(releaseProvider.create(releaseInputs({ imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest })), (err: Error) =>
+            /^release v(\d+) of app rel-app expired; its output: https:\/\/release-output\.heroku\.com\/streams\/\1 \(Deployed web \([0-9a-f]{12}\)\)$/.test(err.message),
+        );
+    });
+
+    it("polls every pollSeconds, for real", async () => {
+        fake.releaseOutcome = { status: "succeeded", afterPolls: 3 };
+        const started = Date.now();
+        await release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ pollSeconds: 0.1 }));
+        const took = Date.now() - started;
+        assert.ok(took >= 180 && took < 2500, `took ${took} ms`);
+    });
+
+    it("refuses a manifest with no config digest, naming what it found", async () => {
+        const server = http.createServer((_req, res) => void res.writeHead(200, { "Content-Type": "application/vnd.docker.distribution.manifest.v2+json" }).end('{"schemaVersion":2}'));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+        try {
+            const registryUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+            await assert.rejects(
+                release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl }), releaseInputs({ manifestDigest: "sha256:m" })),
+                (err: Error) => err.message === `release refused for app rel-app: the image in registry.heroku.com/rel-app/web@sha256:m has config digest undefined, not the built image ID ${image.configDigest}`,
+            );
+        } finally {
+            await new Promise((r) => server.close(r));
+        }
+    });
+
     it("refuses an image whose config digest is not the built image ID", async () => {
         const other = `sha256:${"0".repeat(64)}`;
         await assert.rejects(
@@ -379,6 +451,16 @@ describe("heroku: release resource (fake API + real registry)", function () {
         fake.releaseOutcome = { status: "succeeded", afterPolls: 1_000_000 };
         let t = 0;
         await assert.rejects(release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ timeoutSeconds: 1 }), () => (t += 400)), /did not finish within 1 s \(newest: v\d+, pending\)/);
+    });
+
+    it("polls until the clock is past the deadline, not at it, then says what to change", async () => {
+        fake.releaseOutcome = { status: "succeeded", afterPolls: 1_000_000 };
+        const clock = [0, 500, 1000, 1001];
+        await assert.rejects(
+            release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ timeoutSeconds: 1 }), () => clock.shift() ?? 5000),
+            (err: Error) => /^release of app rel-app did not finish within 1 s \(newest: v\d+, pending\); raise onedigest:heroku\.releaseTimeoutSeconds or check `heroku releases`$/.test(err.message),
+        );
+        assert.strictEqual(fake.requests.filter((r) => r.method === "GET" && r.path.startsWith("/apps/rel-app/releases")).length, 4, "one look before the release, then polls at 500, 1000 and 1001 ms");
     });
 
     it("diffs on image, digest and formation, not on credentials", async () => {

@@ -3,6 +3,7 @@
  * limit, and two stacks of one project sharing no name.
  */
 import * as assert from "assert";
+import { createHash } from "crypto";
 
 import { TARGET_KINDS } from "../providers";
 import { LIMITS, physicalName, type NameRule } from "../providers/names";
@@ -74,6 +75,21 @@ describe("names: the pure function", () => {
         const b = physicalName(["app", "prod-eu"], { max: 63 });
         assert.match(a, /^app-prod-eu-[0-9a-f]{6}$/);
         assert.strictEqual(b, "app-prod-eu");
+    });
+
+    it("collapses runs of refused characters and dashes into one dash", () => {
+        assert.match(physicalName(["a--b", "c__d"], { max: 63 }), /^a-b-c-d-[0-9a-f]{6}$/);
+    });
+
+    it("keeps a name exactly at its maximum or minimum length as it is", () => {
+        assert.strictEqual(physicalName(["abc"], { max: 3 }), "abc");
+        assert.strictEqual(physicalName(["abcdef"], { min: 6, max: 30 }), "abcdef");
+    });
+
+    it("the hash is of the parts as given, joined by '-' (and of `unique` after a newline)", () => {
+        const sha = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 6);
+        assert.strictEqual(physicalName(["app", "Prod_EU"], { max: 63 }), `app-prod-eu-${sha("app-Prod_EU")}`);
+        assert.strictEqual(physicalName(["shop", "dev"], { max: 30, unique: "acme/onedigest/dev" }), `shop-dev-${sha("shop-dev\nacme/onedigest/dev")}`);
     });
 
     it("starts with a letter, whatever the parts start with", () => {

@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 
+import { isProductionStack, plainEnv } from "../providers/shared";
 import { beforeProgram } from "./helpers";
 import { TEST_SECRET, inputsOf, runProgram, type ProgramRun } from "./mocks";
 
@@ -81,6 +82,16 @@ describe("gcp-cloudrun: every resource's inputs, exactly", () => {
     it("every resource is a child of the service's component", () => {
         for (const r of run.mocks.resources.filter((x) => x.name.startsWith(`${R}-`))) assert.strictEqual(run.mocks.parents.get(r.name), R, r.name);
     });
+
+    it("pushes under the service's own names", () => {
+        for (const suffix of ["provider", "tag", "push"]) assert.strictEqual(run.mocks.resources.filter((r) => r.name === `${R}-registry-${suffix}`).length, 1, suffix);
+    });
+
+    it("sorts the app's environment by name", async () => {
+        const sorted = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, app: { env: { ZED: "1", ALPHA: "2" } } });
+        const envs = ((inputsOf(sorted, `${R}-service`).template as { containers: Array<{ envs: Array<{ name: string }> }> }).containers[0].envs).map((e) => e.name);
+        assert.deepStrictEqual(envs, ["ALPHA", "PROXY_FIX_COUNT", "ZED", "IMAGE_ID", "SECRET_KEY"]);
+    });
 });
 
 describe("local: the container, exactly", () => {
@@ -105,6 +116,8 @@ describe("local: the container, exactly", () => {
             waitTimeout: 60,
         });
         assert.strictEqual(run.mocks.parents.get("onedigest-local-container"), "onedigest-local");
+        // The container has a fixed name: the old one must go before its replacement starts.
+        assert.strictEqual(run.mocks.lifecycle.get("onedigest-local-container")?.deleteBeforeReplace, true);
     });
 });
 
@@ -180,6 +193,9 @@ describe("heroku: every resource's inputs, exactly", () => {
         });
         assert.ok((run.mocks.dependencies.get(`${H}-release`) ?? []).includes(`${H}-registry-push`));
         for (const name of [`${H}-app`, `${H}-registry-push`, `${H}-release`]) assert.strictEqual(run.mocks.parents.get(name), H, name);
+        // What the engine stores from the provider's outputs: the key and the app's config vars only as secrets.
+        assert.deepStrictEqual(run.mocks.lifecycle.get(`${H}-app`)?.additionalSecretOutputs, ["configVars", "apiKey"]);
+        assert.deepStrictEqual(run.mocks.lifecycle.get(`${H}-release`)?.additionalSecretOutputs, ["apiKey"]);
     });
 
     it("the URL has no trailing slash", () => {
@@ -216,5 +232,18 @@ describe("resource options the engine acts on", () => {
         assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-secret-key")?.additionalSecretOutputs, ["value"]);
         assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-local-container")?.additionalSecretOutputs, ["envs"]);
         assert.deepStrictEqual(inputsOf(run, "onedigest-secret-key"), { __provider: inputsOf(run, "onedigest-secret-key").__provider, bytes: 32 });
+    });
+});
+
+describe("shared helpers", () => {
+    it("a stack is a production stack when its name starts with prod", () => {
+        for (const stack of ["prod", "prod-eu", "production"]) assert.strictEqual(isProductionStack(stack), true, stack);
+        for (const stack of ["dev", "preprod", "staging-prod"]) assert.strictEqual(isProductionStack(stack), false, stack);
+    });
+
+    it("sets PROXY_FIX_PROTO_COUNT only where it differs from PROXY_FIX_COUNT", () => {
+        const app = { name: "a", description: "", port: 8080, env: {}, stack: "dev", production: false, secretKey: undefined as never, healthPath: "/healthcheck" };
+        assert.deepStrictEqual(plainEnv(app, { port: false, proxies: 1, schemeProxies: 1 }), { PROXY_FIX_COUNT: "1" });
+        assert.deepStrictEqual(plainEnv(app, { port: false, proxies: 2, schemeProxies: 1 }), { PROXY_FIX_COUNT: "2", PROXY_FIX_PROTO_COUNT: "1" });
     });
 });

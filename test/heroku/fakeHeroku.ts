@@ -35,7 +35,7 @@ export class FakeHeroku {
     readonly failures = new Map<string, Failure[]>();
     /** What the next release ends as, and after how many polls. */
     /** How the next image release ends; `bare`: with no output stream and no description, as Heroku may report one. */
-    releaseOutcome: { status: "succeeded" | "failed"; afterPolls: number; bare?: boolean } = { status: "succeeded", afterPolls: 1 };
+    releaseOutcome: { status: "succeeded" | "failed" | "expired"; afterPolls: number; bare?: boolean } = { status: "succeeded", afterPolls: 1 };
     private server?: http.Server;
     private counter = 0;
     private pollsLeft = 0;
