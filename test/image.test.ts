@@ -43,6 +43,14 @@ describe("image helpers: edges", () => {
         assert.strictEqual(commitSha({ LAST_COMMIT_SHA: "   ", GITHUB_SHA: " c0ffee\n" }), "c0ffee");
     });
 
+    it("knows each CI's commit variable", () => {
+        for (const name of ["LAST_COMMIT_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "CIRCLE_SHA1", "GIT_COMMIT"]) assert.strictEqual(commitSha({ [name]: `sha-of-${name}` }, "/"), `sha-of-${name}`, name);
+    });
+
+    it("an image ID is exactly sha256:<64 hex>", () => {
+        for (const bad of [`x${ID}`, `${ID}0`, ` ${ID}`, ID.toUpperCase()]) assert.throws(() => tagFor(bad), /not an image ID/, bad);
+    });
+
     it("asks git for HEAD of the given directory", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-git-"));
         try {

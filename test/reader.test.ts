@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 
-import { ConfigError, Reader, formatProblem, mergeDefaults, type Problem } from "../validate";
+import { ConfigError, Reader, configPaths, formatProblem, mergeDefaults, setCommand, type Problem } from "../validate";
 
 const NAME = { pattern: /^[a-z]+$/, allowed: "lower-case letters" };
 
@@ -88,8 +88,26 @@ describe("validate: Reader", () => {
         });
     });
 
+    it("null is not set, for every kind of field", () => {
+        const nulls = { s: null, n: null, b: null, o: null, d: null, m: null, l: null };
+        assert.deepStrictEqual(
+            read(nulls, (r) => [r.string("s", "x"), r.integer("n", 1, 9, 5), r.boolean("b", true), r.oneOf("o", ["a"], "a"), r.numberOneOf("d", [1], 1), r.stringMap("m", /^[A-Z]+$/, "upper"), r.stringList("l", "x")]),
+            { value: [undefined, undefined, undefined, undefined, undefined, {}, undefined], problems: [] },
+        );
+        assert.deepStrictEqual(read({}, (r) => [r.integer("n", 1, 9, 5), r.has("n")]), { value: [undefined, false], problems: [] });
+        assert.deepStrictEqual(read({ n: null }, (r) => r.has("n")), { value: false, problems: [] });
+    });
+
     it("rejectUnknown names each unknown field with the known ones", () => {
         assert.deepStrictEqual(read({ a: 1, zz: 2 }, (r) => r.rejectUnknown(["a", "b"])).problems, [`onedigest:t.zz: got 2; expected one of the fields a, b. Fix: pulumi config rm --path onedigest:t.zz`]);
+    });
+});
+
+describe("validate: fix commands", () => {
+    it("a null example is a plain value; a leaf of null is kept as a leaf", () => {
+        assert.strictEqual(setCommand("onedigest:x", null), "pulumi config set onedigest:x null");
+        assert.deepStrictEqual(configPaths("k", null), [["k", null]]);
+        assert.deepStrictEqual(configPaths("k", { a: [1, { b: null }] }), [["k.a[0]", 1], ["k.a[1].b", null]]);
     });
 });
 
