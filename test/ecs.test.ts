@@ -4,6 +4,7 @@
  */
 import * as assert from "assert";
 
+import { LIMITS, physicalName } from "../providers/names";
 import { beforeProgram } from "./helpers";
 import { inputsOf, runProgram, type ProgramRun } from "./mocks";
 
@@ -142,6 +143,26 @@ describe("aws-ecs: every resource's inputs, exactly", () => {
 
     it("every resource is a child of the service's component", () => {
         for (const r of run.mocks.resources.filter((x) => x.name.startsWith(`${C}-`))) assert.strictEqual(run.mocks.parents.get(r.name), C, r.name);
+    });
+
+    it("pushes with a token for the repository's own registry", () => {
+        const tokens = run.mocks.invokes.filter((i) => i.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken").map((i) => i.inputs);
+        assert.deepStrictEqual(tokens, [{ registryId: "123456789012" }]);
+    });
+
+    it("names the target group by what forces its replacement: port, protocol, target type and VPC", async () => {
+        const tgName = (r: ProgramRun) => String(inputs(r, `${C}-tg`).name);
+        assert.strictEqual(tgName(run), physicalName(["onedigest", "test"], { ...LIMITS.targetGroup, unique: "8080/HTTP/ip/default" }));
+        const inVpc = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds: ["subnet-0123456789abcdefa", "subnet-0123456789abcdefb"] } });
+        assert.strictEqual(tgName(inVpc), physicalName(["onedigest", "test"], { ...LIMITS.targetGroup, unique: "8080/HTTP/ip/vpc-0123456789abcdef0" }));
+        const otherPort = await runProgram({ targets: ["aws-ecs"], ...AWS, app: { port: 9090 } });
+        assert.strictEqual(tgName(otherPort), physicalName(["onedigest", "test"], { ...LIMITS.targetGroup, unique: "9090/HTTP/ip/default" }));
+    });
+
+    it("a load balancer name never starts with the reserved internal-", async () => {
+        const albName = async (name: string) => String(inputs(await runProgram({ targets: ["aws-ecs"], ...AWS, app: { name } }), `${name}-aws-ecs-alb`).name);
+        assert.strictEqual(await albName("internal-api"), "lb-internal-api-test");
+        assert.strictEqual(await albName("svc-internal-api"), "svc-internal-api-test");
     });
 
     it("finds the default VPC and its default subnets with filters, not lookups that fail", () => {

@@ -453,6 +453,27 @@ describe("heroku: release resource (fake API + real registry)", function () {
         await assert.rejects(release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ timeoutSeconds: 1 }), () => (t += 400)), /did not finish within 1 s \(newest: v\d+, pending\)/);
     });
 
+    it("waits for the release its change made, not the one before it", async () => {
+        fake.releaseOutcome = { status: "succeeded", afterPolls: 1, unlistedPolls: 2 };
+        const newImage = await registry.writeImage("rel-app/web", "v5", "release-test-5");
+        const outs = await release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest }));
+        const releases = fake.apps.get("app-1")!.releases;
+        assert.strictEqual(releases[releases.length - 2].description, `Deployed web (${newImage.configDigest.slice(7, 19)})`);
+        assert.deepStrictEqual([outs.version, outs.status], [releases.length, "succeeded"], "the release after IMAGE_ID was set");
+        assert.strictEqual(releases[releases.length - 2].status, "succeeded", "the image's own release was waited for");
+    });
+
+    it("at the deadline with no release listed at all, says so without a newest one", async () => {
+        fake.apps.set("app-2", { id: "app-2", name: "new-app", region: "us", configVars: {}, releases: [], formation: { quantity: 0, size: "basic" } });
+        await registry.writeImage("new-app/web", "latest", "release-test");
+        fake.releaseOutcome = { status: "succeeded", afterPolls: 1, unlistedPolls: 1_000 };
+        const clock = [0, 2000];
+        await assert.rejects(
+            release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ app: "new-app", timeoutSeconds: 1 }), () => clock.shift() ?? 5000),
+            (err: Error) => err.message === "release of app new-app did not finish within 1 s; raise onedigest:heroku.releaseTimeoutSeconds or check `heroku releases`",
+        );
+    });
+
     it("polls until the clock is past the deadline, not at it, then says what to change", async () => {
         fake.releaseOutcome = { status: "succeeded", afterPolls: 1_000_000 };
         const clock = [0, 500, 1000, 1001];

@@ -136,7 +136,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "pulumi-nodejs:dynamic/heroku:Release":
                 return { releaseId: "release-1", version: 1, status: "succeeded" };
             case "aws:ecr/repository:Repository":
-                return { repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name ?? name)}`, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}` };
+                return { repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name ?? name)}`, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, registryId: "123456789012" };
             case "aws:lb/loadBalancer:LoadBalancer":
                 return { dnsName: `${name}-123.eu-west-1.elb.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}`, arnSuffix: `app/${name}/1`, zoneId: "Z32O12XQLNTSW2" };
             case "aws:elasticbeanstalk/environment:Environment":

@@ -49,11 +49,12 @@ describe("platforms: ECS networks", () => {
     it("tasks run in taskSubnetIds when set, else in the ALB's subnets", async () => {
         const subnetIds = ["subnet-0123456789abcdefa", "subnet-0123456789abcdefb"];
         const taskSubnetIds = ["subnet-0123456789abcdefc"];
-        const subnetsOf = (run: ProgramRun) => (run.ofType("aws:ecs/service:Service")[0].inputs.networkConfiguration as { subnets: string[] }).subnets;
+        const networkOf = (run: ProgramRun) => run.ofType("aws:ecs/service:Service")[0].inputs.networkConfiguration as { subnets: string[]; assignPublicIp: boolean };
+        // Own (private) task subnets reach AWS through their own NAT or endpoints: no public IPs there.
         const own = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds, taskSubnetIds } });
-        assert.deepStrictEqual(subnetsOf(own), taskSubnetIds);
+        assert.deepStrictEqual([networkOf(own).subnets, networkOf(own).assignPublicIp], [taskSubnetIds, false]);
         const shared = await runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } });
-        assert.deepStrictEqual(subnetsOf(shared), subnetIds);
+        assert.deepStrictEqual([networkOf(shared).subnets, networkOf(shared).assignPublicIp], [subnetIds, true]);
     });
 
     it("an arm64 image runs on ARM64 Fargate tasks, an amd64 one on X86_64", async () => {
@@ -188,6 +189,12 @@ describe("platforms: HTTPS where a target has TLS, redirected to a host it knows
         assert.deepStrictEqual([env.FORCE_HTTPS, env.CANONICAL_HOST], ["1", "eb.example.com"]);
         const plain = beanstalkEnv(await runProgram({ targets: ["aws-beanstalk"], ...AWS }));
         assert.deepStrictEqual([plain.FORCE_HTTPS, plain.CANONICAL_HOST], [undefined, undefined]);
+    });
+
+    it("Beanstalk's URL: https on the domain with a certificate, else http on the environment's CNAME", async () => {
+        const urlOf = async (beanstalk: Record<string, unknown>) => (await runProgram({ targets: ["aws-beanstalk"], ...AWS, beanstalk })).outputs.url;
+        assert.strictEqual(await urlOf({ certificateArn: CERT, domain: "eb.example.com" }), "https://eb.example.com");
+        assert.strictEqual(await urlOf({}), "http://onedigest-aws-beanstalk-env.eu-west-1.elasticbeanstalk.com");
     });
 
     it("Heroku: HTTPS on (every app has TLS), unless the stack turns it off", async () => {

@@ -8,6 +8,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 
 import { loadConfig, type ConfigSources } from "../config";
+import { LIMITS, physicalName } from "../providers/names";
 import { configError, sources } from "./helpers";
 
 const PROVIDERS: Record<string, string> = { "aws:region": "eu-west-1", "gcp:project": "p", "gcp:region": "europe-west1" };
@@ -192,6 +193,14 @@ describe("settings: defaults when Pulumi.yaml gives none", () => {
         const got = settingsOf("heroku", { app, heroku: { quantity: 1, releaseTimeoutSeconds: 300 } }, {}) as Record<string, unknown>;
         assert.match(String(got.appName), /^shop-test-[0-9a-f]{6}$/);
         assert.deepStrictEqual({ ...got, appName: undefined, apiKey: undefined }, { appName: undefined, region: "us", team: undefined, dynoSize: "basic", quantity: 1, releaseTimeoutSeconds: 300, apiKey: undefined, apiUrl: "https://api.heroku.com", registryUrl: "https://registry.heroku.com" });
+    });
+
+    it("heroku's default app name is the stack's own: another organization or project gets another", () => {
+        const nameIn = (organization: string, project: string) =>
+            (loadConfig(sources({ targets: ["heroku"] }, { ...EXTRA, organization, project })).settings.heroku as { appName: string }).appName;
+        const names = [nameIn("acme", "onedigest"), nameIn("other", "onedigest"), nameIn("acme", "shop")];
+        assert.strictEqual(new Set(names).size, 3, names.join(", "));
+        assert.strictEqual(names[0], physicalName(["onedigest", "test"], { ...LIMITS.herokuApp, unique: "acme/onedigest/test" }));
     });
 
     it("a prod stack protects its Cloud Run service from deletion unless told otherwise", () => {

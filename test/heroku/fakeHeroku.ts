@@ -34,8 +34,13 @@ export class FakeHeroku {
     /** Queued failures by "METHOD /path", answered before the real handler. */
     readonly failures = new Map<string, Failure[]>();
     /** What the next release ends as, and after how many polls. */
-    /** How the next image release ends; `bare`: with no output stream and no description, as Heroku may report one. */
-    releaseOutcome: { status: "succeeded" | "failed" | "expired"; afterPolls: number; bare?: boolean } = { status: "succeeded", afterPolls: 1 };
+    /**
+     * How the next image release ends; `bare`: with no output stream and no description, as Heroku
+     * may report one; `unlistedPolls`: how many looks at the release list miss it at first (Heroku
+     * lists a release a moment after the formation change that made it).
+     */
+    releaseOutcome: { status: "succeeded" | "failed" | "expired"; afterPolls: number; bare?: boolean; unlistedPolls?: number } = { status: "succeeded", afterPolls: 1 };
+    private unlisted = 0;
     private server?: http.Server;
     private counter = 0;
     private pollsLeft = 0;
@@ -147,9 +152,15 @@ export class FakeHeroku {
                     description: bare ? "" : `Deployed web (${update.docker_image.slice(7, 19)})`,
                 });
                 this.pollsLeft = this.releaseOutcome.afterPolls;
+                this.unlisted = this.releaseOutcome.unlistedPolls ?? 0;
                 return [200, [{ type: "web", quantity: app.formation.quantity, size: app.formation.size, docker_image: { id: update.docker_image } }]];
             }
             case "GET releases": {
+                if (this.unlisted > 0) {
+                    this.unlisted--;
+                    const listed = app.releases[app.releases.length - 2];
+                    return [206, listed ? [listed] : []];
+                }
                 const newest = app.releases[app.releases.length - 1];
                 if (newest && newest.status === "pending" && --this.pollsLeft <= 0) newest.status = this.releaseOutcome.status;
                 return [206, newest ? [newest] : []];
