@@ -33,7 +33,8 @@ describe("config values: each pattern is anchored at both ends", () => {
     });
 
     it("image.ref", () => {
-        const ok = [`registry.example.com/app@sha256:${DIGEST}`, `localhost:5000/a/b@sha256:${DIGEST}`, `app@sha256:${DIGEST}`];
+        // Docker's path components allow runs of separators (my__app, a--b), not only single ones.
+        const ok = [`registry.example.com/app@sha256:${DIGEST}`, `localhost:5000/a/b@sha256:${DIGEST}`, `app@sha256:${DIGEST}`, `r.example.com/team/my__app@sha256:${DIGEST}`, `r.example.com/a--b@sha256:${DIGEST}`];
         for (const ref of ok) assert.ok(accepted({ image: { ref } }, "image.ref"), ref);
         const bad = [
             `registry.example.com/app@sha256:${DIGEST}x`, // after the digest
