@@ -453,11 +453,14 @@ describe("heroku: release resource (fake API + real registry)", function () {
         await assert.rejects(release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ timeoutSeconds: 1 }), () => (t += 400)), /did not finish within 1 s \(newest: v\d+, pending\)/);
     });
 
-    it("waits for the release its change made, not the one before it", async () => {
+    it("waits for the release its change made, not the finished one before it", async () => {
+        const current = { id: "rel-1", version: 1, status: "succeeded", output_stream_url: null, description: "Deployed web (earlier)" };
+        fake.apps.set("app-3", { id: "app-3", name: "lag-app", region: "us", configVars: {}, releases: [current], formation: { quantity: 1, size: "basic" } });
         fake.releaseOutcome = { status: "succeeded", afterPolls: 1, unlistedPolls: 2 };
-        const newImage = await registry.writeImage("rel-app/web", "v5", "release-test-5");
-        const outs = await release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest }));
-        const releases = fake.apps.get("app-1")!.releases;
+        const newImage = await registry.writeImage("lag-app/web", "v5", "release-test-5");
+        const outs = await release(new HerokuClient({ apiKey: KEY, apiUrl: fake.url, registryUrl: `http://${registry.host}` }), releaseInputs({ app: "lag-app", imageId: newImage.configDigest, manifestDigest: newImage.manifestDigest }));
+        const releases = fake.apps.get("app-3")!.releases;
+        assert.strictEqual(releases.length, 3);
         assert.strictEqual(releases[releases.length - 2].description, `Deployed web (${newImage.configDigest.slice(7, 19)})`);
         assert.deepStrictEqual([outs.version, outs.status], [releases.length, "succeeded"], "the release after IMAGE_ID was set");
         assert.strictEqual(releases[releases.length - 2].status, "succeeded", "the image's own release was waited for");

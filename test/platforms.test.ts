@@ -35,7 +35,7 @@ describe("platforms: ECS networks", () => {
         const subnetIds = ["subnet-0123456789abcdef0", "subnet-0123456789abcde10"];
         await assert.rejects(
             runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } }),
-            /onedigest:ecs\.subnetIds: got \["subnet-0123456789abcdef0","subnet-0123456789abcde10"\]; expected subnets in at least two availability zones \(an ALB needs two; these are all in eu-west-10\)/,
+            /onedigest:ecs\.subnetIds: got \["subnet-0123456789abcdef0","subnet-0123456789abcde10"\]; expected subnets in at least two availability zones \(an ALB needs two; these are all in eu-west-10\)\. Fix: pulumi config rm --path onedigest:ecs\.subnetIds && pulumi config set --path 'onedigest:ecs\.subnetIds\[0\]' subnet-0123456789abcdef0 && pulumi config set --path 'onedigest:ecs\.subnetIds\[1\]' subnet-0123456789abcdef1$/,
         );
     });
 

@@ -143,7 +143,7 @@ describe("settings: each pattern is anchored at both ends", () => {
         assert.ok(ok("aws-ecs", "ecs", { taskSubnetIds: ["subnet-01234567"] }));
         for (const bad of ["subnet-01234567 ", "a-subnet-01234567"]) assert.ok(!ok("aws-ecs", "ecs", { taskSubnetIds: [bad] }), bad);
         for (const good of ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", "arn:aws-cn:iam::123456789012:policy/team/x"]) assert.ok(ok("aws-ecs", "ecs", { taskPolicyArns: [good] }), good);
-        for (const bad of ["xarn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/", "arn:aws:iam::12345678901:policy/A", "arn:aws:iam::1234567890123:policy/A", "arn:aws1:iam::aws:policy/A", "arn:aws:iam::abcdefghijkl:policy/A"]) {
+        for (const bad of ["xarn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/A\nB", "arn:aws:iam::aws:policy/", "arn:aws:iam::12345678901:policy/A", "arn:aws:iam::1234567890123:policy/A", "arn:aws1:iam::aws:policy/A", "arn:aws:iam::abcdefghijkl:policy/A"]) {
             assert.ok(!ok("aws-ecs", "ecs", { taskPolicyArns: [bad] }), bad);
         }
     });
@@ -153,6 +153,7 @@ describe("settings: the edges of every range", () => {
     it("counts: equal minimum and maximum are fine, and the desired count may sit on either", () => {
         for (const ecs of [{ minCount: 3, maxCount: 3, desiredCount: 3 }, { minCount: 2, maxCount: 4, desiredCount: 4 }, { minCount: 2, maxCount: 4, desiredCount: 2 }]) assert.ok(ok("aws-ecs", "ecs", ecs), JSON.stringify(ecs));
         assert.match(String(settingsOf("aws-ecs", { ecs: { minCount: 4, maxCount: 3, desiredCount: 9 } })), /^onedigest:ecs\.minCount: got 4; expected at most maxCount \(3\)\./);
+        assert.match(String(settingsOf("aws-ecs", { ecs: { minCount: 3, maxCount: 3, desiredCount: 4 } })), /^onedigest:ecs\.desiredCount: got 4; expected from minCount to maxCount \(3-3\)\./);
         assert.ok(ok("aws-beanstalk", "beanstalk", { minInstances: 2, maxInstances: 2 }));
         assert.ok(ok("gcp-cloudrun", "cloudrun", { minInstances: 4, maxInstances: 4 }));
     });
@@ -162,6 +163,10 @@ describe("settings: the edges of every range", () => {
         assert.ok(ok("gcp-cloudrun", "cloudrun", { cpu: "4", memory: "2Gi" }));
         assert.ok(!ok("gcp-cloudrun", "cloudrun", { cpu: "1", memory: "8Gi" }));
         assert.ok(!ok("gcp-cloudrun", "cloudrun", { memory: "8Gi" }));
+        // Without Pulumi.yaml's defaults: setting either one alone is checked against the other's default.
+        const alone = (cloudrun: Record<string, unknown>) => String(settingsOf("gcp-cloudrun", { app: { name: "a", port: 8080 }, cloudrun: { concurrency: 80, minInstances: 0, maxInstances: 10, ...cloudrun } }, {}));
+        assert.match(alone({ memory: "8Gi" }), /^onedigest:cloudrun\.memory: got "8Gi"; expected with cpu 1, one of 512Mi, 1Gi, 2Gi, 4Gi\./);
+        assert.match(alone({ cpu: "4" }), /^onedigest:cloudrun\.memory: got "512Mi"; expected with cpu 4, one of 2Gi, 4Gi, 8Gi, 16Gi\./);
     });
 });
 
