@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check + mocha (mocked program), the
+# The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check + mocha (mocked program) +
+# mutation testing of the program (StrykerJS, incremental, gated), the
 # delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
 # on a real Docker engine with loopback registries, and the program itself through the real Pulumi
 # CLI and engine on that Docker engine. Installs what it needs.
@@ -100,6 +101,7 @@ stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprov
 stage mutation bash scripts/mutation.sh; count_checkers mutation mutation
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
+stage mutation-program bash scripts/mutation-program.sh; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
 
 engine_ready() { # waits for the background `docker-env.sh up` (stages run in subshells: no `wait`)
