@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check + mocha (mocked program) +
-# mutation testing of the program (StrykerJS, incremental, gated), the
+# The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check
+# + mocha (mocked program) + mutation testing of the program (StrykerJS, incremental, gated), the
 # delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
 # on a real Docker engine with loopback registries, and the program itself through the real Pulumi
 # CLI and engine on that Docker engine. Installs what it needs.

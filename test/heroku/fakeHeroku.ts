@@ -33,9 +33,8 @@ export class FakeHeroku {
     readonly apps = new Map<string, FakeApp>();
     /** Queued failures by "METHOD /path", answered before the real handler. */
     readonly failures = new Map<string, Failure[]>();
-    /** What the next release ends as, and after how many polls. */
     /**
-     * How the next image release ends; `bare`: with no output stream and no description, as Heroku
+     * How the next image release ends, and after how many polls; `bare`: with no output stream and no description, as Heroku
      * may report one; `unlistedPolls`: how many looks at the release list miss it at first (Heroku
      * lists a release a moment after the formation change that made it).
      */
