@@ -170,9 +170,14 @@ describe("config values: project defaults and the rules between keys", () => {
     });
 });
 
+/** The SDK's runtime as a program on stack acme/onedigest/dev sees it (no resources involved). */
+function runningStack(): Promise<void> {
+    return pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+}
+
 describe("config values: what the program reads from the running stack", () => {
     it("reads secret keys only as secrets, never into the plain values", async () => {
-        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+        await runningStack();
         pulumi.runtime.setAllConfig({ "onedigest:secretKey": "s3cret", "onedigest:herokuApiKey": "hk", "onedigest:app": '{"name":"shop"}', "aws:region": "eu-west-1" }, ["onedigest:secretKey", "onedigest:herokuApiKey"]);
         const got = runtimeSources();
         assert.ok(!("secretKey" in got.values) && !("herokuApiKey" in got.values), `plain values: ${Object.keys(got.values).join(", ")}`);
@@ -187,14 +192,14 @@ describe("config values: what the program reads from the running stack", () => {
     });
 
     it("takes a value that is not JSON as the string it is", async () => {
-        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+        await runningStack();
         pulumi.runtime.setAllConfig({ "onedigest:targets": "local", "onedigest:app": "{not json" });
         assert.deepStrictEqual([runtimeSources().values.targets, runtimeSources().values.app], ["local", "{not json"]);
         assert.match(configError({ app: "{not json" }), /^onedigest:app: got "\{not json"; expected an object\./m);
     });
 
     it("reads the secret key list the engine passes, from the SDK or the environment; unreadable is none", async () => {
-        await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "onedigest", "dev", false, "acme");
+        await runningStack();
         pulumi.runtime.setAllConfig({ "onedigest:registryAuth": "[]" }, ["onedigest:registryAuth"]);
         const store = (require("@pulumi/pulumi/runtime/state") as { getStore(): { config: Record<string, string | undefined> } }).getStore();
         const saved = process.env.PULUMI_CONFIG_SECRET_KEYS;
