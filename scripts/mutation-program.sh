@@ -10,6 +10,8 @@
 #   bash scripts/mutation-program.sh --force [FILE…]         every mutant again: after changing a
 #                                                            test helper (test/mocks.ts, …), which
 #                                                            the incremental mode does not track
+#   bash scripts/mutation-program.sh --check                 what scripts/test.sh runs: the same,
+#                                                            but stryker-incremental.json is only read
 #
 # Needs node_modules (npm ci) and Node.js 22+ (scripts/test.sh puts one on PATH). The HTML and JSON
 # reports are .stryker/report.html and .stryker/report.json. The gate at the end
@@ -19,7 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 args=()
-if [ "${1:-}" = --force ]; then args+=(--force); shift; fi
+case "${1:-}" in
+  --force) args+=(--force); shift ;;
+  --check) # as the test suite runs it: from the committed results, leaving that file as it is
+    mkdir -p .stryker && cp stryker-incremental.json .stryker/incremental-check.json
+    args+=(--incrementalFile .stryker/incremental-check.json); shift ;;
+esac
 [ "$#" -eq 0 ] || args+=(--mutate "$(IFS=,; echo "$*")")
 ONEDIGEST_PROGRAM_PER_TEST=1 npx --no-install stryker run "${args[@]}"
 node scripts/mutation-program-gate.js .stryker/report.json 80

@@ -101,7 +101,7 @@ stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprov
 stage mutation bash scripts/mutation.sh; count_checkers mutation mutation
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
-stage mutation-program bash scripts/mutation-program.sh; count_checkers mutation-program mutation-program
+stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
 
 engine_ready() { # waits for the background `docker-env.sh up` (stages run in subshells: no `wait`)
