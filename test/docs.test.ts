@@ -81,7 +81,7 @@ describe("docs: every setting is documented, every documented setting exists", (
 });
 
 describe("docs: Node.js version", () => {
-    it("package.json, the README and deploy-local.sh require what the pinned @pulumi/pulumi supports", () => {
+    it("package.json, the README, deploy-local.sh and test.sh require what the pinned @pulumi/pulumi supports", () => {
         const sdk = JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules/@pulumi/pulumi/package.json"), "utf8")) as { engines: { node: string } };
         const major = /^>=(\d+)/.exec(sdk.engines.node)?.[1];
         assert.ok(major, `unexpected engines.node ${sdk.engines.node}`);
@@ -89,8 +89,15 @@ describe("docs: Node.js version", () => {
         assert.strictEqual(pkg.engines.node, `>=${major}`);
         assert.ok(readme.includes(`Node.js ${major}+`), "README names the Node.js version");
         assert.ok(!/Node\.js (1\d|2[01])\+/.test(readme), "README names an older Node.js");
-        assert.match(fs.readFileSync(path.join(ROOT, "scripts/deploy-local.sh"), "utf8"), new RegExp(`^node_major_min=${major}$`, "m"));
-        assert.match(fs.readFileSync(path.join(ROOT, "scripts/test.sh"), "utf8"), new RegExp(`-lt ${major} \\]`));
+        // Both commands set Node.js up the same way: scripts/toolchain.sh's ensure_node.
+        const toolchain = fs.readFileSync(path.join(ROOT, "scripts/toolchain.sh"), "utf8");
+        assert.match(toolchain, new RegExp(`"\\$major" -lt ${major} \\]`));
+        assert.match(toolchain, new RegExp(`^NODE_FALLBACK=${major}\\.\\d+\\.\\d+$`, "m"));
+        for (const script of ["scripts/deploy-local.sh", "scripts/test.sh"]) {
+            const text = fs.readFileSync(path.join(ROOT, script), "utf8");
+            assert.match(text, /^\. scripts\/toolchain\.sh$/m, `${script} sources scripts/toolchain.sh`);
+            assert.match(text, /^ensure_node \|\| /m, `${script} calls ensure_node`);
+        }
     });
 });
 

