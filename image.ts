@@ -11,7 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { projectRoot, type AppConfig, type ImageConfig } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
-import { loginFor, registryHost, registryProvider, type RegistryCredentials } from "./registryAuth";
+import { RegistryPush } from "./registry/push";
+import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials } from "./registryAuth";
 import { PROJECT } from "./validate";
 
 export const APP_DIR = path.join(projectRoot(), "app");
@@ -67,35 +68,26 @@ class Artifact implements ImageArtifact {
     ) {}
 
     push(name: string, registry: RegistryTarget, opts: pulumi.ComponentResourceOptions = {}): PushedImage {
-        // The credentials live on this push's own provider, never in the push's inputs: a token
-        // fetched fresh each run then changes no resource, and a refresh after it expired still reads.
-        const provider = registryProvider(`${name}-provider`, {
-            address: registry.server,
-            username: registry.username,
-            password: pulumi.secret(registry.password),
-        }, { parent: opts.parent });
-        // Tag the local image by its ID, not its name: the bits pushed are exactly the bits built.
-        const tag = new docker.Tag(
-            `${name}-tag`,
-            {
-                sourceImage: this.imageId,
-                targetImage: pulumi.interpolate`${registry.repository}:${this.imageId.apply(tagFor)}`,
-            },
-            // sourceImage carries the image (built or pulled) as a dependency; opts add the registry's.
-            { ...opts, provider },
-        );
-        const pushed = new docker.RegistryImage(
+        // Tagged by its image ID, so the same bits always get the same tag; a registry that holds
+        // them already (a rollback, a re-promotion) is not pushed to again (registry/operations.ts).
+        const pushed = new RegistryPush(
             `${name}-push`,
             {
-                name: tag.targetImage,
-                // Older digests stay in the registry so a rollback by digest still finds them.
-                keepRemotely: true,
-                triggers: { imageId: this.imageId },
+                // The bits pushed are exactly the bits built or pulled: the engine's image by its ID.
+                source: this.imageId,
+                imageId: this.imageId,
+                repository: registry.repository,
+                tag: this.imageId.apply(tagFor),
+                platform: this.platform,
+                manifest: registry.manifest ?? "any",
+                server: registry.server,
+                username: registry.username,
+                password: registry.password,
+                ...dockerHost(),
             },
-            { ...opts, provider },
+            opts,
         );
-        const digest = pushed.sha256Digest;
-        return { digest, ref: pulumi.interpolate`${registry.repository}@${digest}`, resources: [pushed] };
+        return { digest: pushed.digest, ref: pushed.ref, resources: [pushed] };
     }
 }
 

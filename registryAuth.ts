@@ -123,6 +123,12 @@ function engineSettings(): docker.ProviderArgs {
     return { ...(host ? { host } : {}), ...(context ? { context } : {}) };
 }
 
+/** The provider's `docker:host`, for what talks to the engine without the provider (registry/push.ts). */
+export function dockerHost(): { dockerHost?: string } {
+    const host = engineSettings().host;
+    return host ? { dockerHost: host as string } : {};
+}
+
 /**
  * A docker provider that can log in to exactly one registry. Its `registryAuth` is a secret and,
  * being provider configuration, changes to it (a rotated token) change no resource that uses it.

@@ -75,13 +75,14 @@ export class CloudRunService extends TargetComponent {
             // A production registry (the rollback history) is left in the project by `pulumi destroy`.
             { ...child, dependsOn: [registryApi], retainOnDelete: app.production },
         );
-        const host = `${s.region}-docker.pkg.dev`;
+        // The repository's own endpoint (`<location>-docker.pkg.dev/<project>/<id>`), as the API reports it.
+        const registryUri = repository.registryUri;
         const token = gcp.organizations.getClientConfigOutput(child).accessToken;
         const pushed = image.push(
             `${name}-registry`,
             {
-                server: host,
-                repository: pulumi.interpolate`${host}/${project}/${repository.repositoryId}/${app.name}`,
+                server: registryUri.apply((uri) => uri.split("/")[0]),
+                repository: pulumi.interpolate`${registryUri}/${app.name}`,
                 // A short-lived OAuth token, never a key file.
                 username: "oauth2accesstoken",
                 password: pulumi.secret(token),

@@ -46,6 +46,11 @@ export interface RegistryTarget {
     readonly username: pulumi.Input<string>;
     /** Kept secret by the push helper. */
     readonly password: pulumi.Input<string>;
+    /**
+     * Which manifests the registry takes: Docker v2 schema 2 only (Heroku's), or OCI too.
+     * @default "any"
+     */
+    readonly manifest?: "any" | "docker-v2";
 }
 
 /** The pushed copy of the image in one registry. */

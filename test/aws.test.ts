@@ -5,7 +5,7 @@ import { environmentSettings, type BeanstalkSettings } from "../providers/awsBea
 import { FARGATE_SIZES } from "../providers/awsEcs";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram, configError } from "./helpers";
-import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-123456789abc";
@@ -30,11 +30,11 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         assert.strictEqual(policy.rules[0].selection.countNumber, 20);
     });
 
-    it("pushes through a provider holding the ECR token as a secret, never in the push's inputs", () => {
-        const push = one(run, "docker:index/registryImage:RegistryImage");
-        for (const key of CREDENTIAL_INPUTS) assert.strictEqual(push.inputs[key], undefined, `the push's inputs hold ${key}`);
-        const auth = registryAuthOf(providerOf(run.mocks, push));
-        assert.deepStrictEqual(auth, [{ address: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", username: "AWS", password: "ecr-password-from-token" }]);
+    it("pushes with the ECR token as a secret input, to the repository the token is for", () => {
+        const push = one(run, PUSH);
+        assert.deepStrictEqual(pushLoginOf(push), { server: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", username: "AWS", password: "ecr-password-from-token" });
+        assert.match(String(push.inputs.repository), /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\//);
+        assert.strictEqual(push.inputs.manifest, "any");
         assert.ok(run.mocks.invokes.some((i) => i.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken"));
     });
 
@@ -229,7 +229,7 @@ describe("aws: both targets in one stack", () => {
     it("share one ECR repository, one push and one secret", async () => {
         const run = await runProgram({ targets: ["aws-ecs", "aws-beanstalk"], ...AWS });
         assert.strictEqual(run.ofType("aws:ecr/repository:Repository").length, 1);
-        assert.strictEqual(run.ofType("docker:index/registryImage:RegistryImage").length, 1);
+        assert.strictEqual(run.ofType(PUSH).length, 1);
         assert.strictEqual(run.ofType("aws:secretsmanager/secret:Secret").length, 1);
         const d = run.outputs.deployments as Record<string, { image: string }>;
         assert.strictEqual(d["aws-ecs"].image, d["aws-beanstalk"].image);

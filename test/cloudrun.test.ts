@@ -4,7 +4,7 @@ import * as assert from "assert";
 import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram, configError } from "./helpers";
-import { CREDENTIAL_INPUTS, providerOf, registryAuthOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
 
@@ -40,10 +40,10 @@ describe("gcp-cloudrun: recorded inputs", () => {
         assert.strictEqual(repo.inputs.location, "europe-west1");
     });
 
-    it("pushes through a provider holding a short-lived OAuth token as a secret", () => {
-        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
-        for (const key of CREDENTIAL_INPUTS) assert.strictEqual(push.inputs[key], undefined, `the push's inputs hold ${key}`);
-        assert.deepStrictEqual(registryAuthOf(providerOf(run.mocks, push)), [{ address: "europe-west1-docker.pkg.dev", username: "oauth2accesstoken", password: "ya29.short-lived-token" }]);
+    it("pushes to the repository's own endpoint with a short-lived OAuth token as a secret input", () => {
+        const [push] = run.ofType(PUSH);
+        assert.deepStrictEqual(pushLoginOf(push), { server: "europe-west1-docker.pkg.dev", username: "oauth2accesstoken", password: "ya29.short-lived-token" });
+        assert.strictEqual(push.inputs.repository, "europe-west1-docker.pkg.dev/onedigest-test/onedigest-test/onedigest");
     });
 
     it("probes /healthcheck at startup and for liveness", () => {

@@ -16,7 +16,7 @@ import { HEROKU_APP_NAME } from "../providers/heroku";
 import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
 import { release } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
-import { CREDENTIAL_INPUTS, ROOT, TEST_SECRET, isSecret, providerOf, registryAuthOf, reveal, runProgram, runProgramError } from "./mocks";
+import { PUSH, ROOT, TEST_SECRET, isSecret, pushLoginOf, reveal, runProgram, runProgramError } from "./mocks";
 import { plainStrings } from "./helpers";
 import { LocalRegistry, registryAvailable } from "./registry";
 
@@ -500,10 +500,12 @@ describe("heroku: the target in the mocked program", () => {
         const run = await runProgram({ targets: ["heroku"], herokuApiKey: "hk-secret-123", heroku: { appName: "shop-prod", region: "eu" } });
         const [app] = run.ofType("pulumi-nodejs:dynamic/heroku:App");
         assert.deepStrictEqual([app.inputs.name, app.inputs.region], ["shop-prod", "eu"]);
-        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
-        assert.match(String(push.inputs.name), /^registry\.heroku\.com\/shop-prod\/web:sha256-[0-9a-f]{64}$/);
-        for (const key of CREDENTIAL_INPUTS) assert.strictEqual(push.inputs[key], undefined, `the push's inputs hold ${key}`);
-        assert.deepStrictEqual(registryAuthOf(providerOf(run.mocks, push)), [{ address: "registry.heroku.com", username: "_", password: "hk-secret-123" }]);
+        const [push] = run.ofType(PUSH);
+        assert.strictEqual(push.inputs.repository, "registry.heroku.com/shop-prod/web");
+        assert.match(String(push.inputs.tag), /^sha256-[0-9a-f]{64}$/);
+        // Heroku releases only Docker v2 schema 2 manifests.
+        assert.strictEqual(push.inputs.manifest, "docker-v2");
+        assert.deepStrictEqual(pushLoginOf(push), { server: "registry.heroku.com", username: "_", password: "hk-secret-123" });
         const [rel] = run.ofType("pulumi-nodejs:dynamic/heroku:Release");
         assert.strictEqual(rel.inputs.imageId, run.outputs.imageId);
         assert.match(String(rel.inputs.manifestDigest), /^sha256:[0-9a-f]{64}$/);

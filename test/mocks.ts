@@ -121,8 +121,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const ref = String(inputs.name);
                 return { imageId: this.options.pulledIds?.[ref] ?? `sha256:${hex(`pulled:${ref}`)}`, repoDigest: ref };
             }
-            case "docker:index/registryImage:RegistryImage":
-                return { sha256Digest: `sha256:${hex(`manifest:${String(inputs.name)}`)}` };
+            case "pulumi-nodejs:dynamic/registry:Push": {
+                // The registry's manifest digest for this repository and tag (the push reads it back).
+                const digest = `sha256:${hex(`manifest:${String(inputs.repository)}:${String(inputs.tag)}`)}`;
+                return { digest, ref: `${String(inputs.repository)}@${digest}`, mediaType: "application/vnd.docker.distribution.manifest.v2+json", pushed: true };
+            }
             case "docker:index/container:Container":
                 return { containerLogs: "" };
             case "pulumi:pulumi:StackReference": {
@@ -150,7 +153,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "gcp:serviceaccount/account:Account":
                 return { email: `${String(inputs.accountId)}@${String(inputs.project ?? "p")}.iam.gserviceaccount.com` };
             case "gcp:artifactregistry/repository:Repository":
-                return { name: String(inputs.repositoryId ?? name) };
+                return { name: String(inputs.repositoryId ?? name), registryUri: `${String(inputs.location)}-docker.pkg.dev/${String(inputs.project)}/${String(inputs.repositoryId ?? name)}` };
             default:
                 // AWS auto-names resources the program leaves unnamed; the mock does the same.
                 return type.startsWith("aws:") ? { arn: `arn:aws:mock:eu-west-1:123456789012:${type.split(":")[1]}/${name}`, name: inputs.name ?? `${name}-physical` } : {};
@@ -325,6 +328,16 @@ export function providerOf(mocks: RecordingMocks, resource: Recorded): Recorded 
     if (!resource.provider) return undefined;
     const id = resource.provider.slice(resource.provider.lastIndexOf("::") + 2);
     return mocks.resources.find((r) => r.type.startsWith("pulumi:providers:") && r.id === id);
+}
+
+/** The type of the program's registry pushes (registry/push.ts). */
+export const PUSH = "pulumi-nodejs:dynamic/registry:Push";
+
+/** The login a push carries, revealed; its password must be a secret input. */
+export function pushLoginOf(push: Recorded): { server: unknown; username: unknown; password: unknown } {
+    assert.strictEqual(push.type, PUSH);
+    assert.ok(isSecret(push.inputs.password), `${push.name}: the registry password is not a secret`);
+    return { server: push.inputs.server, username: push.inputs.username, password: reveal(push.inputs.password) };
 }
 
 /** The registry logins of a docker provider: `[{address, username, password}]`, revealed. */

@@ -7,7 +7,7 @@ import { TARGET_KINDS, modules } from "../providers";
 import { generatedSecretProvider } from "../providers/generatedSecret";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram } from "./helpers";
-import { ROOT, TEST_SECRET, hex, isSecret, providerOf, reveal, runProgram, type ProgramRun } from "./mocks";
+import { PUSH, ROOT, TEST_SECRET, hex, isSecret, reveal, runProgram, type ProgramRun } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
@@ -164,24 +164,23 @@ describe("program: the image's resources", () => {
         assert.strictEqual(build.platform, "linux/amd64");
     });
 
-    it("tags the built image by ID after the build and its registry, and keeps older digests in the registry", () => {
+    it("pushes the built image by its ID, tagged by it, after the build and its registry", () => {
         const [image] = run.ofType("docker:index/image:Image");
-        const [tag] = run.ofType("docker:index/tag:Tag");
-        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
+        const [push] = run.ofType(PUSH);
         const [repository] = run.ofType("gcp:artifactregistry/repository:Repository");
-        const tagDeps = run.mocks.dependencies.get(tag.name) ?? [];
-        assert.ok(tagDeps.includes(image.name) && tagDeps.includes(repository.name), `the tag depends on ${tagDeps.join(", ")}`);
-        assert.strictEqual(push.inputs.keepRemotely, true);
+        const deps = run.mocks.dependencies.get(push.name) ?? [];
+        assert.ok(deps.includes(image.name) && deps.includes(repository.name), `the push depends on ${deps.join(", ")}`);
+        assert.strictEqual(push.inputs.source, run.outputs.imageId);
+        assert.strictEqual(push.inputs.imageId, run.outputs.imageId);
+        assert.strictEqual(push.inputs.tag, String(run.outputs.imageId).replace(":", "-"));
+        assert.strictEqual(push.inputs.platform, "linux/amd64");
         const [service] = run.ofType("gcp:cloudrunv2/service:Service");
         assert.ok((run.mocks.dependencies.get(service.name) ?? []).includes(push.name), "the service does not wait for the push");
     });
 
-    it("gives each push its own provider inside the target's component", () => {
-        const [push] = run.ofType("docker:index/registryImage:RegistryImage");
-        const provider = providerOf(run.mocks, push);
-        assert.ok(provider);
+    it("puts each push inside the target's component", () => {
+        const [push] = run.ofType(PUSH);
         assert.strictEqual(run.mocks.parents.get(push.name), "onedigest-gcp-cloudrun");
-        assert.strictEqual(run.mocks.parents.get(provider.name), "onedigest-gcp-cloudrun");
     });
 });
 

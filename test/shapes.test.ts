@@ -83,8 +83,8 @@ describe("gcp-cloudrun: every resource's inputs, exactly", () => {
         for (const r of run.mocks.resources.filter((x) => x.name.startsWith(`${R}-`))) assert.strictEqual(run.mocks.parents.get(r.name), R, r.name);
     });
 
-    it("pushes under the service's own names", () => {
-        for (const suffix of ["provider", "tag", "push"]) assert.strictEqual(run.mocks.resources.filter((r) => r.name === `${R}-registry-${suffix}`).length, 1, suffix);
+    it("pushes under the service's own name", () => {
+        assert.strictEqual(run.mocks.resources.filter((r) => r.name === `${R}-registry-push`).length, 1);
     });
 
     it("sorts the app's environment by name", async () => {
@@ -169,12 +169,22 @@ describe("heroku: every resource's inputs, exactly", () => {
         });
     });
 
-    it("the push: to the app's web repository, after the app exists, logged in as _ with the API key", () => {
+    it("the push: to the app's web repository as a Docker v2 manifest, after the app exists, logged in as _ with the API key", () => {
         const app = String(plain(`${H}-app`).name);
         const id = run.outputs.imageId as string;
-        assert.deepStrictEqual(inputs(run, `${H}-registry-tag`), { sourceImage: id, targetImage: `registry.heroku.com/${app}/web:${id.replace(":", "-")}` });
-        assert.ok((run.mocks.dependencies.get(`${H}-registry-tag`) ?? []).includes(`${H}-app`));
-        assert.deepStrictEqual(JSON.parse(String(inputs(run, `${H}-registry-provider`).registryAuth)), [{ address: "registry.heroku.com", username: "_", password: "hk-key" }]);
+        assert.deepStrictEqual(plain(`${H}-registry-push`), {
+            imageId: id,
+            manifest: "docker-v2",
+            password: "hk-key",
+            platform: "linux/amd64",
+            repository: `registry.heroku.com/${app}/web`,
+            server: "registry.heroku.com",
+            source: id,
+            tag: id.replace(":", "-"),
+            username: "_",
+        });
+        assert.ok((run.mocks.dependencies.get(`${H}-registry-push`) ?? []).includes(`${H}-app`));
+        assert.deepStrictEqual(run.mocks.lifecycle.get(`${H}-registry-push`)?.additionalSecretOutputs, ["password"]);
     });
 
     it("the release: the built image ID and the pushed digest, one basic dyno, after the push", () => {

@@ -4,11 +4,14 @@
  * that say which app and what to check.
  */
 
+import { MANIFEST_V2, RegistryClient, RegistryError, retryDelay, type Manifest } from "../../registry/client";
+
+export { MANIFEST_V2, retryDelay };
+
 export const DEFAULT_API_URL = "https://api.heroku.com";
 export const DEFAULT_REGISTRY_URL = "https://registry.heroku.com";
 export const ACCEPT_V3 = "application/vnd.heroku+json; version=3";
 export const ACCEPT_DOCKER_RELEASES = "application/vnd.heroku+json; version=3.docker-releases";
-export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 /**
  * v2 schema 2 first; the index and OCI types are accepted only so that a wrong push (multi-platform,
  * provenance attestations) is reported as such instead of as a missing manifest.
@@ -55,17 +58,6 @@ export interface RequestOptions {
 }
 
 const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Delay before retry `attempt` (1-based), from Retry-After when the server sent one. */
-export function retryDelay(attempt: number, retryAfter: string | null, backoffMs: number, maxMs: number): number {
-    if (retryAfter) {
-        const seconds = Number(retryAfter);
-        if (Number.isFinite(seconds)) return Math.min(Math.max(seconds, 0) * 1000, maxMs);
-        const date = Date.parse(retryAfter);
-        if (!Number.isNaN(date)) return Math.min(Math.max(date - Date.now(), 0), maxMs);
-    }
-    return Math.min(backoffMs * 2 ** (attempt - 1), maxMs);
-}
 
 function explain(status: number, method: string, path: string, app: string | undefined, body: { id?: string; message?: string }): string {
     const what = app ? `app ${app}` : path;
@@ -122,34 +114,31 @@ export class HerokuClient {
     }
 
     /** GET a manifest from the Heroku registry as a v2 client does (token auth when challenged). */
-    async manifest(app: string, reference: string): Promise<{ digest: string; manifest: { mediaType?: string; config?: { digest?: string } } }> {
-        const url = `${this.registryUrl}/v2/${app}/web/manifests/${reference}`;
-        const basic = `Basic ${Buffer.from(`_:${this.options.apiKey}`).toString("base64")}`;
-        let res = await this.send(url, { method: "GET", headers: { Accept: MANIFEST_ACCEPT, Authorization: basic } });
-        const challenge = res.headers.get("www-authenticate");
-        if (res.status === 401 && challenge?.startsWith("Bearer ")) {
-            const token = await this.registryToken(challenge, basic);
-            res = await this.send(url, { method: "GET", headers: { Accept: MANIFEST_ACCEPT, Authorization: `Bearer ${token}` } });
+    async manifest(app: string, reference: string): Promise<{ digest: string; manifest: Manifest }> {
+        const url = new URL(this.registryUrl);
+        const registry = new RegistryClient(`${url.host}/${app}/web`, { username: "_", password: this.options.apiKey }, {
+            scheme: url.protocol === "http:" ? "http" : "https",
+            maxAttempts: this.maxAttempts,
+            backoffMs: this.backoffMs,
+            maxRetryAfterMs: this.maxRetryAfterMs,
+            sleep: this.sleep,
+        });
+        let fetched;
+        try {
+            fetched = await registry.getManifest(reference, MANIFEST_ACCEPT);
+        } catch (err) {
+            if (err instanceof RegistryError && err.token) throw new HerokuError(`Heroku registry token: HTTP ${err.status} — check the API key`, err.status);
+            if (err instanceof RegistryError && err.status > 0) throw new HerokuError(`Heroku registry GET /v2/${app}/web/manifests/${reference}: HTTP ${err.status} — was the image pushed to registry.heroku.com/${app}/web?`, err.status);
+            if (err instanceof RegistryError) throw new HerokuError(`Heroku: ${err.message}`, 0);
+            throw err;
         }
-        if (!res.ok) {
-            throw new HerokuError(`Heroku registry GET /v2/${app}/web/manifests/${reference}: HTTP ${res.status} — was the image pushed to registry.heroku.com/${app}/web?`, res.status);
+        if (!fetched) {
+            throw new HerokuError(`Heroku registry GET /v2/${app}/web/manifests/${reference}: HTTP 404 — was the image pushed to registry.heroku.com/${app}/web?`, 404);
         }
-        const contentType = res.headers.get("content-type") ?? "";
-        if (!contentType.startsWith(MANIFEST_V2)) {
-            throw new HerokuError(`Heroku registry: ${app}/web@${reference} is ${contentType}, not a Docker v2 schema 2 manifest; Heroku releases only single-platform v2 images (build without provenance/attestations)`, res.status);
+        if (fetched.mediaType !== MANIFEST_V2) {
+            throw new HerokuError(`Heroku registry: ${app}/web@${reference} is ${fetched.mediaType}, not a Docker v2 schema 2 manifest; Heroku releases only single-platform v2 images (build without provenance/attestations)`, 200);
         }
-        return { digest: res.headers.get("docker-content-digest") ?? reference, manifest: (await res.json()) as { mediaType?: string; config?: { digest?: string } } };
-    }
-
-    private async registryToken(challenge: string, basic: string): Promise<string> {
-        const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-        const url = new URL(params.realm);
-        if (params.service) url.searchParams.set("service", params.service);
-        if (params.scope) url.searchParams.set("scope", params.scope);
-        const res = await this.send(url.toString(), { method: "GET", headers: { Authorization: basic } });
-        if (!res.ok) throw new HerokuError(`Heroku registry token: HTTP ${res.status} — check the API key`, res.status);
-        const body = (await res.json()) as { token?: string; access_token?: string };
-        return body.token ?? body.access_token ?? "";
+        return { digest: fetched.digest, manifest: fetched.manifest };
     }
 
     private async send(url: string, init: RequestInit): Promise<Response> {

@@ -58,6 +58,8 @@ export class HerokuService extends TargetComponent {
                 repository: pulumi.interpolate`${registryHost}/${herokuApp.name}/web`,
                 username: "_",
                 password: settings.apiKey,
+                // Heroku releases only Docker v2 schema 2 images.
+                manifest: "docker-v2",
             },
             { parent: this, dependsOn: [herokuApp] },
         );

@@ -7,27 +7,16 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
+import { loadDynamicModule } from "../dynamic";
 import type * as Operations from "./operations";
 
 /** Where ./operations is, relative to the project and as an absolute path when serialized. */
 const OPERATIONS_RELATIVE = path.relative(path.resolve(__dirname, "..", ".."), path.join(__dirname, "operations"));
 const OPERATIONS_ABSOLUTE = path.join(__dirname, "operations");
 
-/**
- * Loads ./operations inside the dynamic-provider process. Pulumi stores this code in the state and
- * runs it with the project directory as working directory, so the project-relative path comes
- * first: a checkout moved elsewhere (another CI runner) still finds its own copy.
- */
+/** ./operations, loaded inside the dynamic-provider process (providers/dynamic.ts). */
 function operations(): typeof Operations {
-    const fs = require("fs") as typeof import("fs");
-    const nodePath = require("path") as typeof import("path");
-    const candidates = [nodePath.join(process.cwd(), OPERATIONS_RELATIVE), OPERATIONS_ABSOLUTE];
-    const found = candidates.find((c) => fs.existsSync(`${c}.js`) || fs.existsSync(`${c}.ts`)) ?? OPERATIONS_ABSOLUTE;
-    const registered = (process as unknown as Record<symbol, unknown>)[Symbol.for("ts-node.register.instance")];
-    if (!fs.existsSync(`${found}.js`) && !registered) {
-        (require("ts-node") as { register(o: object): void }).register({ transpileOnly: true });
-    }
-    return require(found) as typeof Operations;
+    return loadDynamicModule<typeof Operations>(OPERATIONS_RELATIVE, OPERATIONS_ABSOLUTE);
 }
 
 export const appProvider: pulumi.dynamic.ResourceProvider<Operations.AppInputs, Operations.AppOutputs> = {
