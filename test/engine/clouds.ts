@@ -38,7 +38,7 @@ export function suitePulumiHome(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Makes `home` a PULUMI_HOME with the suite's Docker plugin (a symlink to it in `from`) and the two
+ * Makes `home` a PULUMI_HOME with the suite's Docker plugin (links to its files in `from`) and the two
  * fakes, installed as the engine installs any plugin (`pulumi plugin install … --file`).
  */
 export async function makePulumiHome(home: string, from: string = suitePulumiHome()): Promise<void> {
@@ -46,8 +46,10 @@ export async function makePulumiHome(home: string, from: string = suitePulumiHom
     if (!fs.existsSync(path.join(docker, "pulumi-resource-docker"))) {
         throw new Error(`no ${DOCKER_PLUGIN} in ${from}/plugins: install it with bash scripts/docker-plugin.sh "${from}"`);
     }
-    fs.mkdirSync(path.join(home, "plugins"), { recursive: true });
-    fs.symlinkSync(docker, path.join(home, "plugins", DOCKER_PLUGIN));
+    // A directory of links to its files: the engine lists plugins as directories and skips a symlink to one.
+    const linked = path.join(home, "plugins", DOCKER_PLUGIN);
+    fs.mkdirSync(linked, { recursive: true });
+    for (const file of fs.readdirSync(docker)) fs.symlinkSync(path.join(docker, file), path.join(linked, file));
     const env = { ...process.env, PULUMI_HOME: home, PULUMI_SKIP_UPDATE_CHECK: "true" };
     for (const [cloud, version] of Object.entries(FAKE_PLUGINS)) {
         const launcher = path.join(ROOT, "test", "engine", "fakes", "bin", cloud);
