@@ -1,0 +1,217 @@
+/**
+ * The fake `aws` provider plugin (test/engine/fakes/aws) through the real Pulumi CLI and engine,
+ * with a small program of its own (fixtures/aws-fake) that registers every `aws:` type and invoke
+ * onedigest uses: each is served and its state survives between runs; a ForceNew field replaces
+ * (a task definition's cpu: a new revision, the old one INACTIVE) while another field updates in
+ * place (a log group's retention); name clashes, a secret's recovery window, an ECR repository
+ * holding images, an IAM role with a policy still attached and a Beanstalk update of version and
+ * settings at once fail with the cloud's own errors; destroy removes what it should and nothing else.
+ */
+import * as assert from "assert";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+
+import { Stack, changedSteps, cliEnv, ok, tempDir, type Result } from "./cli";
+import { FakeClouds, basic } from "./clouds";
+import type { TaskDefinitionRecord, ServiceRecord } from "./fakes/aws/ecs";
+import type { EnvironmentRecord } from "./fakes/aws/elasticbeanstalk";
+import type { SecretRecord } from "./fakes/aws/secretsmanager";
+
+const FIXTURE = path.join(__dirname, "fixtures", "aws-fake");
+const DAY_MS = 86_400_000;
+
+/** Pushes a one-layer image to a repository of the ECR stand-in over the registry API, as a client would. */
+async function pushImage(host: string, login: { username: string; password: string }, repository: string, tag: string): Promise<string> {
+    const headers = { Authorization: basic(login) };
+    const blob = async (content: Buffer): Promise<string> => {
+        const digest = `sha256:${createHash("sha256").update(content).digest("hex")}`;
+        const start = await fetch(`https://${host}/v2/${repository}/blobs/uploads/`, { method: "POST", headers });
+        assert.strictEqual(start.status, 202, `blob upload start: HTTP ${start.status}`);
+        const location = new URL(start.headers.get("location")!, `https://${host}`);
+        location.searchParams.set("digest", digest);
+        const put = await fetch(location, { method: "PUT", body: content, headers: { ...headers, "Content-Type": "application/octet-stream" } });
+        assert.strictEqual(put.status, 201, `blob upload: HTTP ${put.status}`);
+        return digest;
+    };
+    const layer = Buffer.from(`layer of ${repository}:${tag}`);
+    const layerDigest = await blob(layer);
+    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [layerDigest] } }));
+    const configDigest = await blob(config);
+    const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+        config: { mediaType: "application/vnd.docker.container.image.v1+json", size: config.length, digest: configDigest },
+        layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", size: layer.length, digest: layerDigest }],
+    });
+    const res = await fetch(`https://${host}/v2/${repository}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { ...headers, "Content-Type": "application/vnd.docker.distribution.manifest.v2+json" } });
+    assert.strictEqual(res.status, 201, `manifest PUT: HTTP ${res.status} ${await res.text()}`);
+    return res.headers.get("docker-content-digest")!;
+}
+
+/** The output of a failed command, for matching its errors. */
+function failed(result: Result, what: string): string {
+    assert.notStrictEqual(result.code, 0, `${what} was expected to fail\n${result.stdout.slice(-3000)}`);
+    return `${result.stdout}\n${result.stderr}`;
+}
+
+describe("fake aws provider plugin: every type onedigest uses, its ForceNew fields and AWS's rules, through the real engine", function () {
+    let clouds: FakeClouds;
+    let scratch = "";
+    let env: NodeJS.ProcessEnv = {};
+    const stacks: Stack[] = [];
+
+    async function stack(name: string, config: Record<string, unknown>): Promise<Stack> {
+        const s = await Stack.create(name, FIXTURE, scratch, env, { "aws:region": "eu-west-1", ...config });
+        await s.setConfig("aws-fake-check:secretValue", `value-of-${name}-1`, { secret: true });
+        stacks.push(s);
+        return s;
+    }
+
+    const table = <T>(name: string) => clouds.table<T>("aws", name);
+
+    before(async function () {
+        assert.ok(process.env.NODE_EXTRA_CA_CERTS, "no registry certificate: run through scripts/test.sh (scripts/docker-env.sh makes it)");
+        scratch = tempDir("onedigest-fakes-aws-");
+        clouds = await FakeClouds.start(path.join(scratch, "clouds"));
+        const backend = path.join(scratch, "state");
+        fs.mkdirSync(backend);
+        env = cliEnv(backend, clouds.env());
+    });
+
+    after(async function () {
+        for (const s of stacks.reverse()) await s.remove().catch((err: Error) => console.log(`      cleanup of ${s.name}: ${err.message.split("\n")[0]}`));
+        await clouds?.stop();
+        if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+    });
+
+    let main: Stack;
+
+    it("up serves every type and invoke, with the outputs the program reads; a second preview is empty", async () => {
+        main = await stack("main", { "aws-fake-check:names": "fx" });
+        ok(await main.up(), "pulumi up main");
+        const out = (await main.outputs()) as Record<string, string>;
+        assert.strictEqual(out.proxyEndpoint, `https://${clouds.ecr.host}`);
+        assert.strictEqual(out.userName, "AWS");
+        assert.strictEqual(out.repositoryUrl, `${clouds.ecr.host}/fx-repo`);
+        assert.match(out.taskArn, /^arn:aws:ecs:eu-west-1:123456789012:task-definition\/fx-task:1$/);
+        assert.strictEqual(out.zoneOfFirstSubnet, "eu-west-1a");
+        assert.match(out.albDns, /^fx-alb-\d+\.eu-west-1\.elb\.amazonaws\.com$/);
+        assert.match(out.bucketName, /^fx-bundles-\d{17}[0-9a-f]{9}$/);
+        assert.match(out.environmentCname, /^fx-env\.eba-[0-9a-f]{8}\.eu-west-1\.elasticbeanstalk\.com$/);
+        assert.strictEqual(out.solutionStack, "64bit Amazon Linux 2023 v4.4.1 running Docker");
+        const types = new Set((await main.resourceTypes()).filter((t) => t.startsWith("aws:")));
+        assert.strictEqual(types.size, 28, [...types].join("\n"));
+        ok(await main.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes (state read back from the store)");
+    });
+
+    it("a ForceNew field replaces (a new task definition revision, the old one INACTIVE, a new deployment) and another updates in place", async () => {
+        await main.setAll({ "aws-fake-check:taskCpu": "512", "aws-fake-check:logRetention": 14 });
+        const preview = ok(await main.cli(["preview", "--json"]), "pulumi preview --json");
+        const steps = changedSteps(preview.stdout);
+        assert.ok(steps.includes("replace aws:ecs/taskDefinition:TaskDefinition task"), steps.join("\n"));
+        assert.ok(steps.includes("update aws:cloudwatch/logGroup:LogGroup logs"), steps.join("\n"));
+        const logsBefore = Object.keys(table("logs.groups"));
+        ok(await main.up(), "pulumi up (cpu and retention)");
+        const revisions = Object.values(table<TaskDefinitionRecord>("ecs.taskDefinitions"))
+            .filter((t) => t.family === "fx-task")
+            .map((t) => `${t.revision} ${t.status}`)
+            .sort();
+        assert.deepStrictEqual(revisions, ["1 INACTIVE", "2 ACTIVE"]);
+        const [service] = Object.values(table<ServiceRecord>("ecs.services"));
+        assert.deepStrictEqual(
+            service.deployments.map((d) => d.taskDefinition.split(":").pop()),
+            ["1", "2"],
+        );
+        assert.deepStrictEqual(Object.keys(table("logs.groups")), logsBefore, "the log group was updated, not replaced");
+        assert.strictEqual(table<{ retentionInDays: number }>("logs.groups")["eu-west-1//fx/fx-logs"].retentionInDays, 14);
+    });
+
+    it("Beanstalk refuses a version and option settings in one UpdateEnvironment; one at a time goes through", async () => {
+        await main.setAll({ "aws-fake-check:ebVersion": "v2", "aws-fake-check:ebLogLevel": "DEBUG" });
+        const both = failed(await main.up(), "pulumi up (version and settings)");
+        assert.match(both, /updating Elastic Beanstalk Environment \(e-[0-9a-f]{10}\): operation error Elastic Beanstalk: UpdateEnvironment, https response error StatusCode: 400, RequestID: [0-9a-f-]{36}, InvalidParameterCombination: You cannot update the application version and make configuration updates at the same time/);
+        const [env] = Object.values(table<EnvironmentRecord>("elasticbeanstalk.environments"));
+        assert.strictEqual(env.versionLabel, "fx-app-v1");
+        await main.setAll({ "aws-fake-check:ebLogLevel": "INFO" });
+        ok(await main.up(), "pulumi up (version only)");
+        await main.setAll({ "aws-fake-check:ebLogLevel": "DEBUG" });
+        ok(await main.up(), "pulumi up (settings only)");
+        const [after] = Object.values(table<EnvironmentRecord>("elasticbeanstalk.environments"));
+        assert.deepStrictEqual(
+            after.updates.map((u) => [u.versionLabel ?? null, u.optionSettings === undefined ? null : "settings"]),
+            [
+                ["fx-app-v2", null],
+                [null, "settings"],
+            ],
+        );
+    });
+
+    it("a second stack with the same names fails as AWS fails each clash, adopts the ECS cluster, and cannot delete it; an unserved type or function fails loudly", async () => {
+        const other = await stack("clash", { "aws-fake-check:names": "fx", "aws-fake-check:variant": "unserved" });
+        const unserved = failed(await other.up(), "pulumi up of an unserved type and function");
+        assert.match(unserved, /error: unknown resource type aws:sns\/topic:Topic: the fake aws provider serves only aws:ecr\/repository:Repository, /);
+        assert.match(unserved, /unknown function aws:index\/getCallerIdentity:getCallerIdentity: the fake aws provider answers only aws:ecr\/getAuthorizationToken:getAuthorizationToken, /);
+        await other.setAll({ "aws-fake-check:variant": "clash" });
+        const out = failed(await other.cli(["up", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "pulumi up of a clashing stack");
+        for (const expected of [
+            /creating ECR Repository \(fx-repo\): operation error ECR: CreateRepository, https response error StatusCode: 400, RequestID: [0-9a-f-]+, RepositoryAlreadyExistsException: The specified repository already exists in the specified registry\./,
+            /creating Secrets Manager Secret \(fx-secret\): operation error Secrets Manager: CreateSecret, .*ResourceExistsException: A resource with the ID you requested already exists\./,
+            /creating IAM Role \(fx-role\): operation error IAM: CreateRole, https response error StatusCode: 409, .*EntityAlreadyExists/,
+            /creating IAM Instance Profile \(fx-profile\): operation error IAM: CreateInstanceProfile, .*EntityAlreadyExists/,
+            /ELBv2 Load Balancer \(fx-alb\) already exists/,
+            /ELBv2 Target Group \(fx-tg\) already exists/,
+            /creating CloudWatch Logs Log Group \(\/fx\/fx-logs\): .*ResourceAlreadyExistsException/,
+            /creating Elastic Beanstalk Application \(fx-app\): .*InvalidParameterValue: Application fx-app already exists\./,
+        ]) {
+            assert.match(out, expected);
+        }
+        // ECS answers CreateCluster for a name in use with that cluster: the second stack adopts it…
+        const clusters = Object.values(table<{ name: string; owners: string[] }>("ecs.clusters"));
+        assert.deepStrictEqual(clusters.map((c) => [c.name, c.owners.length]), [["fx-cluster", 2]]);
+        // …and cannot delete it while the first stack's service runs there.
+        const destroy = failed(await other.cli(["destroy", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "destroy of the clashing stack");
+        assert.match(destroy, /deleting ECS Cluster \(arn:aws:ecs:eu-west-1:123456789012:cluster\/fx-cluster\): operation error ECS: DeleteCluster, .*ClusterContainsServicesException/);
+        ok(await other.cli(["state", "delete", "urn:pulumi:clash::aws-fake-check::aws:ecs/cluster:Cluster::cluster", "--yes"], { config: false }), "pulumi state delete of the adopted cluster");
+        ok(await other.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "destroy of the rest of the clashing stack");
+    });
+
+    it("an IAM role whose attached policy outlived it (retainOnDelete) cannot be deleted: DeleteConflict; force_detach_policies lets it go", async () => {
+        await main.setAll({ "aws-fake-check:retainAttachment": true });
+        ok(await main.up(), "pulumi up (the attachment retained on delete)");
+        const out = failed(await main.cli(["destroy", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "destroy with the attachment retained");
+        assert.match(out, /deleting IAM Role \(fx-role\): operation error IAM: DeleteRole, https response error StatusCode: 409, .*DeleteConflict/);
+        assert.deepStrictEqual(table<{ attached: string[] }>("iam.roles")["fx-role"].attached, ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]);
+        await main.setAll({ "aws-fake-check:retainAttachment": false, "aws-fake-check:forceDetach": true });
+        ok(await main.up(), "pulumi up (force_detach_policies)");
+    });
+
+    it("an ECR repository holding images is deleted only with force; destroy removes everything else, and a 7-day secret keeps its name", async () => {
+        await main.setAll({ "aws-fake-check:repoForce": false });
+        ok(await main.up(), "pulumi up (no force)");
+        await pushImage(clouds.ecr.host, clouds.logins.ecr, "fx-repo", "v1");
+        const refused = failed(await main.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "destroy with an image in the repository");
+        assert.match(refused, /deleting ECR Repository \(fx-repo\): operation error ECR: DeleteRepository, .*RepositoryNotEmptyException: The specified repository contains images/);
+        assert.ok(table("ecr.repositories")["eu-west-1/fx-repo"], "the repository is still there");
+        assert.deepStrictEqual(await clouds.ecr.tags("fx-repo", clouds.logins.ecr), ["v1"]);
+
+        await main.setAll({ "aws-fake-check:repoForce": true, "aws-fake-check:recoveryWindow": 7 });
+        ok(await main.up(), "pulumi up (force, a recovery window)");
+        ok(await main.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "destroy with force");
+        assert.deepStrictEqual(await clouds.ecr.tags("fx-repo", clouds.logins.ecr), [], "force took the images with the repository");
+        // What AWS keeps after a delete: deregistered revisions, inactive clusters and services,
+        // terminated environments, secrets in their recovery window, the default network.
+        const kept = (name: string, r: Record<string, unknown>): boolean =>
+            ["ec2.vpcs", "ec2.subnets", "ec2.seededRegions"].includes(name) || r.status === "INACTIVE" || r.status === "Terminated" || r.deletionDate !== undefined;
+        const left = Object.entries(clouds.state("aws").tables).flatMap(([name, records]) => Object.entries(records).filter(([, r]) => !kept(name, r)).map(([key]) => `${name} ${key}`));
+        assert.deepStrictEqual(left, [], "destroy left nothing but what AWS keeps");
+        const secret = table<SecretRecord>("secretsmanager.secrets")["eu-west-1/fx-secret"];
+        assert.ok(secret?.deletionDate, "the secret is scheduled for deletion");
+
+        const again = await stack("again", { "aws-fake-check:names": "fx" });
+        const held = failed(await again.up(), "pulumi up while the name is held");
+        assert.match(held, /creating Secrets Manager Secret \(fx-secret\): .*InvalidRequestException: You can't create this secret because a secret with this name is already scheduled for deletion\./);
+        clouds.advanceClock("aws", 8 * DAY_MS);
+        ok(await again.up(), "pulumi up after the recovery window");
+    });
+});
