@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { LIMITS, physicalName } from "./names";
 import { TargetComponent, isProductionStack, plainEnv, scopedName } from "./shared";
-import type { TargetArgs, TargetModule } from "./types";
+import { requestsInFlight, type TargetArgs, type TargetModule } from "./types";
 
 export const CLOUD_RUN_CPUS = ["1", "2", "4", "6", "8"] as const;
 export const CLOUD_RUN_MEMORY = ["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi", "24Gi", "32Gi"] as const;
@@ -26,7 +26,10 @@ export interface CloudRunSettings {
     readonly cpu: (typeof CLOUD_RUN_CPUS)[number];
     /** @default "512Mi" */
     readonly memory: (typeof CLOUD_RUN_MEMORY)[number];
-    /** Requests per instance. @default 80 */
+    /**
+     * Requests per instance.
+     * @default what the app serves at once on `cpu` CPUs (providers/types.ts requestsInFlight): 8 at 1 CPU
+     */
     readonly concurrency: number;
     /** @default 0 */
     readonly minInstances: number;
@@ -165,7 +168,7 @@ export const gcpCloudRun: TargetModule<CloudRunSettings> = {
         if (!project) {
             r.reportKey("gcp:project", undefined, "the Google Cloud project ID to deploy into", "pulumi config set gcp:project my-project-id");
         }
-        const region = r.string("region", "europe-west1", { pattern: /^[a-z]+-[a-z]+[0-9]$/, allowed: "a Cloud Run region such as europe-west1" }) ?? ctx.providerConfig("gcp", "region") ?? "";
+        const region = r.string("region", "europe-west1", { pattern: /^[a-z]+-[a-z]+[0-9]+$/, allowed: "a Cloud Run region such as europe-west1" }) ?? ctx.providerConfig("gcp", "region") ?? "";
         if (!region) r.fail("region", undefined, "a Cloud Run region (or set gcp:region)", "europe-west1");
         const cpu = r.oneOf("cpu", CLOUD_RUN_CPUS, "1") ?? "1";
         const memory = r.oneOf("memory", CLOUD_RUN_MEMORY, "512Mi") ?? "512Mi";
@@ -186,7 +189,8 @@ export const gcpCloudRun: TargetModule<CloudRunSettings> = {
             region,
             cpu,
             memory,
-            concurrency: r.requiredInteger("concurrency", 1, 1000, 80),
+            // Beyond what the app serves at once, requests would queue in the instance instead of scaling out.
+            concurrency: r.integer("concurrency", 1, 1000, 8) ?? requestsInFlight(Number(cpu), ctx.appEnv),
             minInstances,
             maxInstances,
             ingress: r.oneOf("ingress", Object.keys(INGRESS) as Array<keyof typeof INGRESS>, "all") ?? "all",

@@ -15,6 +15,17 @@ export const HEALTH_PATH = "/healthcheck";
 /** Seconds gunicorn waits for in-flight requests after SIGTERM (app/gunicorn.conf.py). */
 export const GRACEFUL_TIMEOUT_SECONDS = 6;
 
+/**
+ * Requests the app serves at once on `cpus` CPUs: gunicorn's workers × threads as app/gunicorn.conf.py
+ * sets them (workers = WEB_CONCURRENCY, else 2 per CPU up to 8; threads = GUNICORN_THREADS, else 4).
+ * More than this in flight queue inside the instance instead of reaching another one.
+ */
+export function requestsInFlight(cpus: number, env: Readonly<Record<string, string | undefined>> = {}): number {
+    const workers = Number(env.WEB_CONCURRENCY ?? Math.min(cpus * 2, 8));
+    const threads = Number(env.GUNICORN_THREADS ?? 4);
+    return workers * threads;
+}
+
 /** What is deployed: the same for every target. */
 export interface AppSpec {
     /** DNS-safe; resource names derive from it. */

@@ -1,10 +1,13 @@
 /** gcp-cloudrun: recorded inputs and bad input. */
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 
 import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
-import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
+import { GRACEFUL_TIMEOUT_SECONDS, requestsInFlight } from "../providers/types";
 import { beforeProgram, configError } from "./helpers";
-import { PUSH, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, ROOT, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
 
@@ -54,7 +57,8 @@ describe("gcp-cloudrun: recorded inputs", () => {
     it("sets scaling bounds, cpu/memory, concurrency and startup CPU boost", () => {
         const template = service.inputs.template as { scaling: Record<string, number>; maxInstanceRequestConcurrency: number };
         assert.deepStrictEqual(template.scaling, { minInstanceCount: 0, maxInstanceCount: 10 });
-        assert.strictEqual(template.maxInstanceRequestConcurrency, 80);
+        // 2 workers × 4 threads at 1 CPU: more would queue inside the instance instead of scaling out.
+        assert.strictEqual(template.maxInstanceRequestConcurrency, 8);
         assert.deepStrictEqual(container.resources.limits, { cpu: "1", memory: "512Mi" });
         assert.strictEqual(container.resources.startupCpuBoost, true);
         assert.strictEqual(service.inputs.ingress, "INGRESS_TRAFFIC_ALL");
@@ -161,5 +165,40 @@ describe("gcp-cloudrun: bad input, exact messages, nothing registered", () => {
             configError({ targets: ["gcp-cloudrun"] }, { providerConfig: (ns, key) => (ns === "gcp" && key === "project" ? "p" : undefined) }),
             "onedigest:cloudrun.region: got (not set); expected a Cloud Run region (or set gcp:region). Fix: pulumi config set --path onedigest:cloudrun.region europe-west1",
         );
+    });
+});
+
+describe("gcp-cloudrun: concurrency follows what the app serves at once", () => {
+    const concurrencyOf = async (config: Record<string, unknown>): Promise<number> => {
+        const run = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, ...config });
+        const [service] = run.ofType("gcp:cloudrunv2/service:Service");
+        return (service.inputs.template as { maxInstanceRequestConcurrency: number }).maxInstanceRequestConcurrency;
+    };
+
+    it("by CPU, by the app's own WEB_CONCURRENCY and GUNICORN_THREADS, and as set", async () => {
+        assert.strictEqual(await concurrencyOf({ cloudrun: { cpu: "2", memory: "1Gi" } }), 16);
+        assert.strictEqual(await concurrencyOf({ cloudrun: { cpu: "8", memory: "4Gi" } }), 32);
+        assert.strictEqual(await concurrencyOf({ app: { env: { WEB_CONCURRENCY: "3", GUNICORN_THREADS: "2" } } }), 6);
+        assert.strictEqual(await concurrencyOf({ cloudrun: { concurrency: 40 } }), 40);
+    });
+
+    it("is what app/gunicorn.conf.py starts: workers × threads for that many CPUs", () => {
+        const python = path.join(ROOT, ".venv", "bin", "python");
+        assert.ok(fs.existsSync(python), "no .venv: scripts/test.sh makes it before the program's tests");
+        // The settings module as gunicorn loads it, on a machine of `cpus` CPUs without a cgroup quota.
+        const load = (cpus: number, env: Record<string, string> = {}): number => {
+            const code = [
+                "import builtins, os, runpy, sys",
+                "real_open = builtins.open",
+                "builtins.open = lambda p, *a, **k: (_ for _ in ()).throw(OSError(p)) if str(p).startswith('/sys/fs/cgroup') else real_open(p, *a, **k)",
+                `os.sched_getaffinity = lambda pid: set(range(${cpus}))`,
+                "conf = runpy.run_path(sys.argv[1])",
+                "print(conf['workers'] * conf['threads'])",
+            ].join("\n");
+            const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["WEB_CONCURRENCY", "GUNICORN_THREADS"].includes(k)));
+            return Number(execFileSync(python, ["-c", code, path.join(ROOT, "app", "gunicorn.conf.py")], { cwd: path.join(ROOT, "app"), env: { ...clean, PROMETHEUS_MULTIPROC_DIR: "/nonexistent", ...env }, encoding: "utf8" }).trim());
+        };
+        for (const cpus of [1, 2, 4, 6, 8]) assert.strictEqual(requestsInFlight(cpus), load(cpus), `${cpus} CPUs`);
+        assert.strictEqual(requestsInFlight(1, { WEB_CONCURRENCY: "3", GUNICORN_THREADS: "5" }), load(1, { WEB_CONCURRENCY: "3", GUNICORN_THREADS: "5" }));
     });
 });

@@ -123,7 +123,7 @@ describe("settings: each pattern is anchored at both ends", () => {
         ["aws-ecs", "ecs", "certificateArn", [CERT, CERT.replace("arn:aws:", "arn:aws-us-gov:")], [`x${CERT}`, `${CERT}x`, CERT.replace("arn:aws:", "arn:aws1:"), CERT.replace("123456789012", "12345678901")]],
         ["aws-ecs", "ecs", "domain", ["app.example.com", "a.io", `${"a".repeat(63)}.example.com`], ["app.example.com.", ".app.example.com", "app", "app.example.c", `${"a".repeat(64)}.example.com`, `${"a.".repeat(126)}com`, "-app.example.com", "app-.example.com"]],
         ["aws-beanstalk", "beanstalk", "instanceType", ["t3.small", "m7i.large", "u-6tb1.metal"], ["xt3.small!", "t3.small.", " t3.small", "t3.", "3t.small"]],
-        ["gcp-cloudrun", "cloudrun", "region", ["europe-west1", "us-central1"], ["xeurope-west1!", "europe-west1x", "-west1", "europe-1", "europe-westx"]],
+        ["gcp-cloudrun", "cloudrun", "region", ["europe-west1", "us-central1", "europe-west10", "me-central2"], ["xeurope-west1!", "europe-west1x", "-west1", "europe-1", "europe-westx", "europe-west"]],
         ["gcp-cloudrun", "cloudrun", "repository", ["a", "my-repo", `a${"b".repeat(62)}`], ["1repo", "repo-", "Repo", `a${"b".repeat(63)}`, "repo_x", " repo"]],
         ["heroku", "heroku", "appName", ["abc", "my-app-1", `a${"b".repeat(29)}`], ["ab", "1app", "app-", `a${"b".repeat(30)}`, "App", "my app"]],
     ];
@@ -184,8 +184,8 @@ describe("settings: defaults when Pulumi.yaml gives none", () => {
         [
             "gcp-cloudrun",
             "cloudrun",
-            { concurrency: 80, minInstances: 0, maxInstances: 10 },
-            { project: "p", region: "europe-west1", cpu: "1", memory: "512Mi", concurrency: 80, minInstances: 0, maxInstances: 10, ingress: "all", public: true, deletionProtection: false, repository: "shop-test" },
+            { minInstances: 0, maxInstances: 10 },
+            { project: "p", region: "europe-west1", cpu: "1", memory: "512Mi", concurrency: 8, minInstances: 0, maxInstances: 10, ingress: "all", public: true, deletionProtection: false, repository: "shop-test" },
         ],
     ];
     for (const [kind, key, required, expected] of cases) {

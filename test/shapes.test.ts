@@ -71,7 +71,7 @@ describe("gcp-cloudrun: every resource's inputs, exactly", () => {
                         startupProbe: { ...probe, failureThreshold: 15, periodSeconds: 2, timeoutSeconds: 1 },
                     },
                 ],
-                maxInstanceRequestConcurrency: 80,
+                maxInstanceRequestConcurrency: 8,
                 scaling: { maxInstanceCount: 10, minInstanceCount: 0 },
                 serviceAccount: "onedigest-test-run@onedigest-test.iam.gserviceaccount.com",
                 timeout: "60s",
