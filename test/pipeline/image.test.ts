@@ -6,6 +6,8 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 import { APP_DIR, buildArgs, engineImageStore } from "../../image";
@@ -166,6 +168,30 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
             assert.match(metrics, /http_requests_total\{method="GET",route="\/",status="200"\} 4\.0/);
         } finally {
             await dockerResult(["rm", "-f", container]);
+        }
+    });
+
+    it("writes temp files under a read-only root in the volume ECS mounts at /tmp, as Fargate fills it from the image", async () => {
+        const volumes = JSON.parse(docker("image", "inspect", "--format", "{{json .Config.Volumes}}", tag)) as Record<string, unknown> | null;
+        assert.deepStrictEqual(Object.keys(volumes ?? {}), ["/tmp"], "the image declares /tmp, so Fargate copies its directory");
+        const write = ["python3", "-c", "import tempfile; tempfile.TemporaryFile().write(b'x'); print('ok')"];
+        // A fresh volume at the declared path takes the image's /tmp (mode 1777), as Fargate's bind mount does.
+        const volume = `onedigest-tmp-${Date.now()}`;
+        try {
+            const filled = await dockerResult(["run", "--rm", "--read-only", "--mount", `type=volume,src=${volume},dst=/tmp`, "--entrypoint", "", tag, ...write]);
+            assert.strictEqual(filled.stdout.trim(), "ok", filled.stderr);
+        } finally {
+            await dockerResult(["volume", "rm", "-f", volume]);
+        }
+        // What Fargate mounts at a path the image does not declare: a root-owned 0755 directory.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-fargate-tmp-"));
+        try {
+            fs.chmodSync(dir, 0o755);
+            const rootOwned = await dockerResult(["run", "--rm", "--read-only", "--mount", `type=bind,src=${dir},dst=/tmp`, "--entrypoint", "", tag, ...write]);
+            assert.notStrictEqual(rootOwned.code, 0);
+            assert.match(rootOwned.stderr, /No usable temporary directory found/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
