@@ -21,8 +21,8 @@ mutants whose result may differ now, and takes every other result from that file
 
 Those are the inputs of a mutant's result: its function and module, the tests mutmut runs for
 it, and the environment. What is not tracked: an edit to one function that changes the result
-of another function's mutants (through a call), so an edit re-tests exactly the edited function's
-mutants, as Stryker does for the program. `--force` re-tests everything.
+of another function's mutants through a call (a caller's mutant that a changed callee now hides),
+so an edit re-tests exactly the edited function's mutants; `--force` re-tests everything.
 
   python scripts/mutation_app.py            what the suite runs: reads app/mutmut-results.json,
                                             never writes a file in the repository
@@ -134,7 +134,10 @@ def imported_modules(path: str, source: str, known: set[str]) -> set[str]:
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                parts = package.split(".")
+                if node.level > len(parts):  # above the top package: Python refuses it too
+                    continue
+                base = ".".join(parts[: len(parts) - node.level + 1])
                 target = f"{base}.{node.module}" if node.module else base
             else:
                 target = node.module or ""
@@ -165,44 +168,74 @@ def test_definitions(tree: ast.Module) -> list[tuple[str, ast.AST, list[ast.stmt
     return found
 
 
+def names_used(tree: ast.Module) -> set[str]:
+    """Every name a module refers to: variables, attributes and names it imports."""
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+        elif isinstance(node, ast.alias):
+            used.add(node.name.rpartition(".")[2])
+    return used
+
+
 def test_hashes(root: Path, test_files: list[str]) -> dict[str, str]:
-    """`tests/test_x.py::test_y` -> hash of the test's definition, the rest of its module (without
-    the other tests, unless something in the module refers to them by name), and the test
-    modules it imports. A module that does not parse counts as one test: `tests/test_x.py`."""
+    """`tests/test_x.py::test_y` -> hash of the test's definition and of what it shares: the rest
+    of its module (helpers, fixtures, constants, and any test something there refers to by
+    name), and the same of each test module it imports from, with the tests it names there.
+    A module that does not parse counts as one test: `tests/test_x.py`."""
     sources = {path: (root / path).read_text() for path in test_files}
-    whole: dict[str, str] = {}
+    modules = {module_name(path): path for path in test_files}
     trees: dict[str, ast.Module] = {}
     for path, source in sources.items():
-        try:
+        with contextlib.suppress(SyntaxError):
             trees[path] = ast.parse(source)
-            whole[path] = digest(ast.dump(trees[path], annotate_fields=False))
-        except SyntaxError:
-            whole[path] = digest(source)
-    modules = {module_name(path): path for path in test_files}
-    hashes: dict[str, str] = {}
-    for path in test_files:
-        if path not in trees:
-            hashes[path] = whole[path]
-            continue
-        tree = trees[path]
-        imports = imported_modules(path, sources[path], set(modules))
-        shared = "".join(whole[modules[name]] for name in sorted(imports))
-        referenced = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-            n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)
-        }
+    own: dict[str, dict[str, str]] = {}
+    local: dict[str, str] = {}
+    for path, tree in trees.items():
         tests = test_definitions(tree)
-        own = {name: digest(ast.dump(node, annotate_fields=False)) for name, node, _, _ in tests}
+        used = names_used(tree)
+        own[path] = {
+            name: digest(ast.dump(node, annotate_fields=False)) for name, node, _, _ in tests
+        }
         frame = copy.deepcopy(tree)
         for name, node, _, _ in tests:
-            if node.name in referenced:  # another part of the module uses it: it stays shared
+            if node.name in used:  # another part of the module uses it: it stays shared
                 continue
             for other, _, body, index in test_definitions(frame):
                 if other == name:
                     del body[index]
                     break
-        frame_hash = digest(ast.dump(frame, annotate_fields=False) + shared)
-        for name in own:
-            hashes[f"{path}::{name}"] = digest(own[name] + frame_hash)
+        local[path] = digest(ast.dump(frame, annotate_fields=False))
+    shared: dict[str, str] = {}
+
+    def shared_hash(path: str, visiting: tuple[str, ...] = ()) -> str:
+        if path not in trees:
+            return digest(sources[path])
+        if path in visiting:  # an import cycle: its modules are in the hash already
+            return ""
+        if path not in shared:
+            used = names_used(trees[path])
+            parts = [local[path]]
+            for name in sorted(imported_modules(path, sources[path], set(modules))):
+                other = modules[name]
+                parts.append(shared_hash(other, (*visiting, path)))
+                parts += [
+                    h
+                    for test, h in sorted(own.get(other, {}).items())
+                    if test.split("::")[-1] in used
+                ]
+            shared[path] = digest("".join(parts))
+        return shared[path]
+
+    hashes: dict[str, str] = {}
+    for path in test_files:
+        if path not in trees:
+            hashes[path] = shared_hash(path)
+        for name, h in own.get(path, {}).items():
+            hashes[f"{path}::{name}"] = digest(h + shared_hash(path))
     return hashes
 
 
@@ -273,7 +306,7 @@ class Committed:
 def environment_changes(old: Mapping, new: Mapping) -> list[str]:
     changes = []
     if old.get("python") != new.get("python"):
-        changes.append(f"Python {old.get('python')} -> {new.get('python')}")
+        changes.append(f"{old.get('python')} -> {new.get('python')}")
     old_packages, new_packages = old.get("packages", {}), new.get("packages", {})
     for name in sorted(old_packages.keys() | new_packages.keys()):
         if old_packages.get(name) != new_packages.get(name):
@@ -614,9 +647,11 @@ def seed_and_run(
         data.save()
         datas.append(data)
     if rerun:
+        # by name, or all of them: mutmut runs the mutants without a result then
+        names = [] if len(rerun) == sum(len(d.exit_code_by_key) for d in datas) else sorted(rerun)
         with open(log, "a") as out:
             rc = subprocess.call(  # noqa: S603 (the venv's own mutmut, on mutant names it made)
-                [mutmut_cli(), "run", "--max-children", str(jobs), *sorted(rerun)],
+                [mutmut_cli(), "run", "--max-children", str(jobs), *names],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -656,7 +691,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plan",
         type=Path,
-        help="write the mutants to run again (JSON) and stop before running them",
+        help="write the mutants the sources alone say must run again (JSON) and stop: no test"
+        " runs, so not what a changed or new test covers that it did not before",
     )
     parser.add_argument(
         "--report", type=Path, help="write the mutants run again and every status (JSON)"
@@ -676,20 +712,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         facts = read_facts(jobs, log)
         fresh = None
+        if args.plan:
+            rerun = plan(committed, facts, force=args.force)
+            args.plan.write_text(json.dumps({"rerun": rerun}, indent=1, ensure_ascii=False))
+            os.chdir(app)
+            shutil.rmtree(work_root)
+            return 0
         if needs_fresh_covering(committed, facts) and not args.force:
             collect_covering(jobs, log)
             fresh = read_covering()
         rerun = plan(committed, facts, fresh, force=args.force)
-        if args.plan:
-            args.plan.write_text(
-                json.dumps(
-                    {"rerun": rerun, "fresh covering": fresh is not None},
-                    indent=1,
-                    ensure_ascii=False,
-                )
-            )
-            shutil.rmtree(work_root)
-            return 0
         statuses = seed_and_run(committed, rerun, jobs, log)
         if rerun and Path("mutants/mutmut-stats.json").exists():
             fresh = read_covering()
