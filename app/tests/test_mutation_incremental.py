@@ -627,6 +627,8 @@ def insert_a_statement(module: Path, function: str) -> None:
 def test_an_edit_of_one_app_function_runs_exactly_its_mutants_again(tmp_path):
     """On a copy of the app, against the committed app/mutmut-results.json: whatever an
     out-of-date file makes run again anyway, the edit adds exactly the edited function's mutants."""
+    if not (APP / "mutmut-results.json").exists():
+        pytest.skip("no app/mutmut-results.json: bash scripts/mutation.sh --update writes it")
     copy = tmp_path / "app"
     shutil.copytree(APP, copy, ignore=shutil.ignore_patterns("__pycache__", "mutants", ".*_cache"))
     before = plan_of(copy)
