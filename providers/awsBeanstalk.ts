@@ -1,4 +1,6 @@
 /** `aws-beanstalk`: the Docker platform on Amazon Linux 2023, load-balanced, deployed by digest. */
+import { createHash } from "crypto";
+
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -92,17 +94,56 @@ export function environmentSettings(args: {
 
 /**
  * The container's plain env on Beanstalk: two hops append to X-Forwarded-For (the ALB, then the
- * instance's nginx); only the ALB sets X-Forwarded-Proto, which nginx passes on unchanged.
+ * instance's nginx); only the ALB sets X-Forwarded-Proto, which nginx passes on unchanged. What
+ * changes with each release (the image ID) is not here: it travels in the application version.
  */
-export function beanstalkEnv(app: AppSpec, imageId: string, settings: Pick<BeanstalkSettings, "certificateArn" | "domain">): Record<string, string> {
+export function beanstalkEnv(app: AppSpec, settings: Pick<BeanstalkSettings, "certificateArn" | "domain">): Record<string, string> {
     // With a certificate the app redirects HTTP to HTTPS on the domain (the ALB passes any Host on).
     const https = settings.certificateArn !== undefined;
-    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1, imageId, https, canonicalHost: https ? settings.domain : undefined });
+    return plainEnv(app, { port: false, proxies: 2, schemeProxies: 1, https, canonicalHost: https ? settings.domain : undefined });
 }
 
 /** The v1 Dockerrun file naming the image by digest. */
 export function dockerrun(image: string, port: number): string {
     return JSON.stringify({ AWSEBDockerrunVersion: "1", Image: { Name: image, Update: "true" }, Ports: [{ ContainerPort: String(port) }] }, null, 2);
+}
+
+/** Where the release's own settings go inside the source bundle. */
+export const RELEASE_CONFIG = ".ebextensions/onedigest-release.config";
+
+/**
+ * The settings that change with each release, as a configuration file of the source bundle, so that
+ * they change only with the application version. Beanstalk's UpdateEnvironment refuses a new version
+ * label and option settings in one call (InvalidParameterCombination, AWS Elastic Beanstalk API
+ * reference, UpdateEnvironment); a new image or a rotated key is then a version change alone. The
+ * deployment of the version applies the file's option settings (AWS Elastic Beanstalk developer
+ * guide, "Option settings" in configuration files) and, starting the new container, reads the
+ * environment's secrets again. JSON is YAML, which configuration files are written in.
+ */
+export function releaseConfig(imageId: string, secretVersionId: string): string {
+    const environment = "aws:elasticbeanstalk:application:environment";
+    return JSON.stringify(
+        {
+            option_settings: [
+                // The config digest it runs, reported by /healthcheck.
+                { namespace: environment, option_name: "IMAGE_ID", value: imageId },
+                // The SECRET_KEY version the release reads: a rotation is a new release.
+                { namespace: environment, option_name: "SECRET_KEY_VERSION", value: secretVersionId },
+            ],
+        },
+        null,
+        2,
+    );
+}
+
+/** A short, stable hash of a value, for version labels and object keys. */
+function shortHash(value: string, length: number): string {
+    return createHash("sha256").update(value).digest("hex").slice(0, length);
+}
+
+/** The version label of a release: the image's manifest digest and the key's version, both. */
+export function versionLabel(appName: string, digest: string, secretVersionId: string): string {
+    return `${appName}-${digest.replace(/^sha256:/, "").slice(0, 24)}-${shortHash(secretVersionId, 8)}`;
 }
 
 /** Graviton (arm64) families carry a `g` after the generation (t4g, m7gd, c7gn, im4gn); a1 is arm64 too. */
@@ -131,15 +172,24 @@ export class BeanstalkEnvironment extends TargetComponent {
             { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
             child,
         );
-        // The key names the digest: a new image is a new object and a new application version.
-        const digestHex = ecr.pushed.digest.apply((d) => d.replace(/^sha256:/, ""));
+        // One release: the image by digest, its ID and the key's version. The label and the object's
+        // key name them, so a new image or a rotated key is a new object and a new application version.
+        const label = pulumi.all([ecr.pushed.digest, secretKey.versionId]).apply(([digest, versionId]) => versionLabel(app.name, digest, versionId));
         const bundle = new aws.s3.BucketObjectv2(
-            `${name}-dockerrun`,
+            `${name}-bundle`,
             {
                 bucket: bucket.id,
-                key: pulumi.interpolate`${app.name}/${digestHex}/Dockerrun.aws.json`,
-                content: ecr.pushed.ref.apply((ref) => dockerrun(ref, app.port)),
-                contentType: "application/json",
+                key: pulumi.interpolate`${app.name}/${label}.zip`,
+                source: pulumi
+                    .all([ecr.pushed.ref, image.imageId, secretKey.versionId])
+                    .apply(
+                        ([ref, imageId, versionId]) =>
+                            new pulumi.asset.AssetArchive({
+                                "Dockerrun.aws.json": new pulumi.asset.StringAsset(dockerrun(ref, app.port)),
+                                [RELEASE_CONFIG]: new pulumi.asset.StringAsset(releaseConfig(imageId, versionId)),
+                            }),
+                    ),
+                contentType: "application/zip",
                 serverSideEncryption: "AES256",
             },
             child,
@@ -184,7 +234,7 @@ export class BeanstalkEnvironment extends TargetComponent {
             `${name}-version`,
             {
                 application: application.name,
-                name: pulumi.interpolate`${app.name}-${digestHex.apply((h) => h.slice(0, 32))}`,
+                name: label,
                 bucket: bucket.id,
                 key: bundle.key,
                 description: pulumi.interpolate`${app.name} at ${ecr.pushed.ref}`,
@@ -200,10 +250,11 @@ export class BeanstalkEnvironment extends TargetComponent {
                 solutionStackName: stack.name,
                 version: version.name,
                 tier: "WebServer",
+                // Infrastructure only: nothing in here changes with a release (see releaseConfig).
                 settings: pulumi
-                    .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn, image.imageId])
-                    .apply(([secretArn, profile, role, imageId]) =>
-                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app, imageId, s), secretArn, instanceProfile: profile, serviceRole: role }),
+                    .all([secretKey.secret.arn, instanceProfile.name, serviceRole.arn])
+                    .apply(([secretArn, profile, role]) =>
+                        environmentSettings({ settings: s, port: app.port, healthPath: app.healthPath, env: beanstalkEnv(app, s), secretArn, instanceProfile: profile, serviceRole: role }),
                     ),
             },
             // A newer Amazon Linux 2023 Docker stack shows up by itself; moving to it is a managed update, not a diff.

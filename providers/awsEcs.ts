@@ -66,6 +66,8 @@ export function containerDefinitions(args: {
     port: number;
     env: Readonly<Record<string, string>>;
     secretArn: string;
+    /** The secret's version: pinned, so a rotation is a new task definition revision that rolls out. */
+    secretVersionId: string;
     logGroup: string;
     region: string;
 }): string {
@@ -78,8 +80,10 @@ export function containerDefinitions(args: {
             environment: Object.keys(args.env)
                 .sort()
                 .map((k) => ({ name: k, value: args.env[k] })),
-            // Injected by the ECS agent from Secrets Manager at start; never in `environment`.
-            secrets: [{ name: "SECRET_KEY", valueFrom: args.secretArn }],
+            // Injected by the ECS agent from Secrets Manager at start; never in `environment`. By
+            // version (`<arn>:<json-key>:<version-stage>:<version-id>`, AWS ECS developer guide, "Pass
+            // Secrets Manager secrets through Amazon ECS environment variables"): a task reads its key once.
+            secrets: [{ name: "SECRET_KEY", valueFrom: `${args.secretArn}:::${args.secretVersionId}` }],
             logConfiguration: {
                 logDriver: "awslogs",
                 options: { "awslogs-group": args.logGroup, "awslogs-region": args.region, "awslogs-stream-prefix": args.name },
@@ -272,8 +276,8 @@ export class EcsService extends TargetComponent {
                 taskRoleArn: taskRole.arn,
                 volumes: [{ name: "tmp" }],
                 containerDefinitions: pulumi
-                    .all([ecr.pushed.ref, secretKey.secret.arn, logGroup.name, image.imageId, alb.dnsName])
-                    .apply(([ref, secretArn, group, imageId, albHost]) =>
+                    .all([ecr.pushed.ref, secretKey.secret.arn, secretKey.versionId, logGroup.name, image.imageId, alb.dnsName])
+                    .apply(([ref, secretArn, secretVersionId, group, imageId, albHost]) =>
                         containerDefinitions({
                             name: "app",
                             image: ref,
@@ -281,6 +285,7 @@ export class EcsService extends TargetComponent {
                             // The ALB passes any Host on: redirects go to the domain (or the ALB's own name).
                             env: plainEnv(app, { port: true, proxies: 1, imageId, https, canonicalHost: s.domain ?? albHost }),
                             secretArn,
+                            secretVersionId,
                             logGroup: group,
                             region: s.region,
                         }),

@@ -88,6 +88,11 @@ export function sharedEcr(shared: SharedResources, app: AppSpec, image: ImageArt
 /** SECRET_KEY in Secrets Manager, read by the platforms at start; never in task or environment JSON. */
 export class SecretKey extends pulumi.ComponentResource {
     readonly secret: aws.secretsmanager.Secret;
+    /**
+     * The ID of the secret's current version. Targets reference it, so a rotated key (a new version)
+     * changes what they deploy and rolls out: tasks and instances read a key only when they start.
+     */
+    readonly versionId: pulumi.Output<string>;
 
     constructor(name: string, args: { app: AppSpec }, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:SecretKey", name, {}, opts);
@@ -102,8 +107,9 @@ export class SecretKey extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: this.secret.id, secretString: pulumi.secret(args.app.secretKey) }, { parent: this });
-        this.registerOutputs({ arn: this.secret.arn });
+        const version = new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: this.secret.id, secretString: pulumi.secret(args.app.secretKey) }, { parent: this });
+        this.versionId = version.versionId;
+        this.registerOutputs({ arn: this.secret.arn, versionId: this.versionId });
     }
 }
 

@@ -5,7 +5,7 @@ import { environmentSettings, type BeanstalkSettings } from "../providers/awsBea
 import { FARGATE_SIZES } from "../providers/awsEcs";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram, configError } from "./helpers";
-import { PUSH, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, bundleFiles, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-123456789abc";
@@ -76,7 +76,10 @@ describe("aws-ecs: defaults on the recorded resources", () => {
         const task = one(run, "aws:ecs/taskDefinition:TaskDefinition").inputs;
         const [container] = JSON.parse(String(task.containerDefinitions)) as Array<Record<string, unknown>>;
         const secret = one(run, "aws:secretsmanager/secret:Secret");
-        assert.deepStrictEqual(container.secrets, [{ name: "SECRET_KEY", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${secret.name}` }]);
+        // By version (`<arn>:<json-key>:<stage>:<version-id>`): a rotated key is a new revision.
+        const versionId = String(run.mocks.state.get(one(run, "aws:secretsmanager/secretVersion:SecretVersion").name)?.versionId);
+        assert.match(versionId, /^[0-9a-f-]{36}$/);
+        assert.deepStrictEqual(container.secrets, [{ name: "SECRET_KEY", valueFrom: `arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/${secret.name}:::${versionId}` }]);
         const env = container.environment as Array<{ name: string; value: string }>;
         // Behind one proxy (the ALB): the app trusts one hop of X-Forwarded-*.
         assert.deepStrictEqual(env, [
@@ -137,12 +140,12 @@ describe("aws-beanstalk: defaults on the recorded resources", () => {
     });
 
     it("Dockerrun v1 names the image by digest, in a key that includes the digest", () => {
-        const bundle = one(run, "aws:s3/bucketObjectv2:BucketObjectv2").inputs;
-        const dockerrun = JSON.parse(String(bundle.content)) as { AWSEBDockerrunVersion: string; Image: { Name: string }; Ports: Array<{ ContainerPort: string }> };
+        const bundle = one(run, "aws:s3/bucketObjectv2:BucketObjectv2");
+        const dockerrun = JSON.parse(bundleFiles(bundle)["Dockerrun.aws.json"]) as { AWSEBDockerrunVersion: string; Image: { Name: string }; Ports: Array<{ ContainerPort: string }> };
         assert.strictEqual(dockerrun.AWSEBDockerrunVersion, "1");
         assert.match(dockerrun.Image.Name, /^123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/onedigest-test@sha256:[0-9a-f]{64}$/);
         assert.deepStrictEqual(dockerrun.Ports, [{ ContainerPort: "8080" }]);
-        assert.ok(String(bundle.key).includes(dockerrun.Image.Name.split("sha256:")[1]));
+        assert.ok(String(bundle.inputs.key).includes(dockerrun.Image.Name.split("sha256:")[1].slice(0, 24)));
     });
 
     it("bundle bucket is private and encrypted", () => {

@@ -3,10 +3,11 @@
  * resources around it, exactly (the shapes AWS would receive; mocks cannot say how AWS acts on them).
  */
 import * as assert from "assert";
+import { createHash } from "crypto";
 
-import { beanstalkEnv, dockerrun, environmentSettings, instanceArchitecture, type BeanstalkSettings } from "../providers/awsBeanstalk";
+import { RELEASE_CONFIG, beanstalkEnv, dockerrun, environmentSettings, instanceArchitecture, releaseConfig, versionLabel, type BeanstalkSettings } from "../providers/awsBeanstalk";
 import { beforeProgram } from "./helpers";
-import { runProgram, type ProgramRun, type Recorded } from "./mocks";
+import { bundleFiles, hex, runProgram, type ProgramRun, type Recorded } from "./mocks";
 
 const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-123456789abc";
 const BASE: BeanstalkSettings = { region: "eu-west-1", instanceType: "t3.small", minInstances: 2, maxInstances: 4, deploymentPolicy: "Immutable", logRetentionDays: 90, keepImages: 20 };
@@ -77,8 +78,9 @@ describe("aws-beanstalk: pure helpers", () => {
 
     it("the container's env leaves PORT to the option settings", () => {
         const app = { name: "a", description: "", port: 8080, env: {}, stack: "dev", production: false, secretKey: undefined as never, healthPath: "/healthcheck" };
-        const env = beanstalkEnv(app, `sha256:${"1".repeat(64)}`, {});
+        const env = beanstalkEnv(app, {});
         assert.strictEqual(env.PORT, undefined);
+        assert.strictEqual(env.IMAGE_ID, undefined, "the image ID travels with the release, not the environment's settings");
         assert.strictEqual(env.PROXY_FIX_COUNT, "2");
         assert.strictEqual(env.PROXY_FIX_PROTO_COUNT, "1");
     });
@@ -107,15 +109,15 @@ describe("aws-beanstalk: the resources around the environment, exactly", () => {
         }
     });
 
-    it("bundle bucket: owner-enforced, bucket-key encryption; the bundle JSON, encrypted", () => {
+    it("bundle bucket: owner-enforced, bucket-key encryption; the bundle, a zip named after its release, encrypted", () => {
         assert.deepStrictEqual(one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule, { objectOwnership: "BucketOwnerEnforced" });
         assert.deepStrictEqual(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules, [
             { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
         ]);
         const bundle = one("aws:s3/bucketObjectv2:BucketObjectv2").inputs;
-        assert.strictEqual(bundle.contentType, "application/json");
+        assert.strictEqual(bundle.contentType, "application/zip");
         assert.strictEqual(bundle.serverSideEncryption, "AES256");
-        assert.match(String(bundle.key), /^onedigest\/[0-9a-f]{64}\/Dockerrun\.aws\.json$/);
+        assert.match(String(bundle.key), /^onedigest\/onedigest-[0-9a-f]{24}-[0-9a-f]{8}\.zip$/);
     });
 
     it("service role: assumed by Beanstalk with its external ID; enhanced health and managed updates", () => {
@@ -154,10 +156,59 @@ describe("aws-beanstalk: the resources around the environment, exactly", () => {
         const application = one("aws:elasticbeanstalk/application:Application").inputs;
         assert.deepStrictEqual(application.appversionLifecycle, { serviceRole: `arn:aws:mock:eu-west-1:123456789012:iam/role/${one("aws:iam/role:Role", "service-role").name}`, maxCount: 50, deleteSourceFromS3: true });
         const version = one("aws:elasticbeanstalk/applicationVersion:ApplicationVersion").inputs;
-        assert.match(String(version.name), /^onedigest-[0-9a-f]{32}$/);
+        assert.match(String(version.name), /^onedigest-[0-9a-f]{24}-[0-9a-f]{8}$/);
+        assert.strictEqual(`onedigest/${String(version.name)}.zip`, one("aws:s3/bucketObjectv2:BucketObjectv2").inputs.key);
         assert.match(String(version.description), /^onedigest at 123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/onedigest-test@sha256:[0-9a-f]{64}$/);
         const env = one("aws:elasticbeanstalk/environment:Environment").inputs;
         assert.strictEqual(env.tier, "WebServer");
         assert.strictEqual(env.version, version.name);
+    });
+});
+
+describe("aws-beanstalk: a release is a version change alone", () => {
+    const AWS = { targets: ["aws-beanstalk"], "aws:region": "eu-west-1" };
+    const releaseOf = (run: ProgramRun) => {
+        const bundle = run.ofType("aws:s3/bucketObjectv2:BucketObjectv2")[0];
+        const env = run.ofType("aws:elasticbeanstalk/environment:Environment")[0].inputs;
+        return {
+            settings: JSON.stringify(env.settings),
+            version: String(env.version),
+            release: (JSON.parse(bundleFiles(bundle)[RELEASE_CONFIG]) as { option_settings: Array<{ option_name: string; value: string }> }).option_settings,
+        };
+    };
+
+    it("the release's settings, exactly: the image ID and the key's version, for the environment's app", () => {
+        assert.strictEqual(
+            releaseConfig(`sha256:${"1".repeat(64)}`, "v-1"),
+            JSON.stringify(
+                {
+                    option_settings: [
+                        { namespace: "aws:elasticbeanstalk:application:environment", option_name: "IMAGE_ID", value: `sha256:${"1".repeat(64)}` },
+                        { namespace: "aws:elasticbeanstalk:application:environment", option_name: "SECRET_KEY_VERSION", value: "v-1" },
+                    ],
+                },
+                null,
+                2,
+            ),
+        );
+        assert.strictEqual(versionLabel("shop", `sha256:${"ab".repeat(32)}`, "v-1"), `shop-${"ab".repeat(12)}-${createHash("sha256").update("v-1").digest("hex").slice(0, 8)}`);
+    });
+
+    it("a new image changes the version and not the environment's settings (UpdateEnvironment refuses both in one call)", async () => {
+        const before = releaseOf(await runProgram(AWS));
+        const after = releaseOf(await runProgram(AWS, { states: { "docker:index/image:Image": () => ({ repoDigest: `sha256:${hex("other bits")}` }) } }));
+        assert.strictEqual(after.settings, before.settings);
+        assert.notStrictEqual(after.version, before.version);
+        assert.notDeepStrictEqual(after.release[0], before.release[0]);
+        assert.strictEqual(after.release[0].value, `sha256:${hex("other bits")}`);
+    });
+
+    it("a rotated key changes the version too, and still not the settings", async () => {
+        const before = releaseOf(await runProgram({ ...AWS, secretKey: "first-key-0123456789abcdef" }));
+        const after = releaseOf(await runProgram({ ...AWS, secretKey: "second-key-0123456789abcdef" }));
+        assert.strictEqual(after.settings, before.settings);
+        assert.notStrictEqual(after.version, before.version);
+        assert.deepStrictEqual(after.release[0], before.release[0], "the same image");
+        assert.notStrictEqual(after.release[1].value, before.release[1].value);
     });
 });

@@ -105,7 +105,7 @@ describe("aws-ecs: every resource's inputs, exactly", () => {
                 { name: "PORT", value: "8080" },
                 { name: "PROXY_FIX_COUNT", value: "1" },
             ],
-            secrets: [{ name: "SECRET_KEY", valueFrom: ARN("secretsmanager/secret", "onedigest-secret-key-secret") }],
+            secrets: [{ name: "SECRET_KEY", valueFrom: `${ARN("secretsmanager/secret", "onedigest-secret-key-secret")}:::${String(run.mocks.state.get("onedigest-secret-key-value")?.versionId)}` }],
             logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/onedigest/onedigest-test", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "app" } },
             stopTimeout: 13,
             privileged: false,
@@ -205,5 +205,19 @@ describe("aws-ecs: with a certificate", () => {
     it("the service waits for both listeners", () => {
         const deps = run.mocks.dependencies.get(`${C}-service`) ?? [];
         assert.ok(deps.includes(`${C}-https`) && deps.includes(`${C}-http`), deps.join(", "));
+    });
+});
+
+describe("aws-ecs: a rotated key rolls out", () => {
+    it("a new SECRET_KEY is a new secret version, so a new task definition (the service deploys it); never the key in plain", async () => {
+        const taskOf = async (secretKey: string) => {
+            const run = await runProgram({ targets: ["aws-ecs"], "aws:region": "eu-west-1", secretKey });
+            return String(run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.containerDefinitions);
+        };
+        const [first, second] = [await taskOf("first-key-0123456789abcdef"), await taskOf("second-key-0123456789abcdef")];
+        assert.notStrictEqual(first, second);
+        for (const [task, key] of [[first, "first-key"], [second, "second-key"]]) assert.ok(!task.includes(key), "the task definition holds the key");
+        const valueFrom = (task: string) => (JSON.parse(task) as Array<{ secrets: Array<{ valueFrom: string }> }>)[0].secrets[0].valueFrom;
+        assert.strictEqual(valueFrom(first).split(":::")[0], valueFrom(second).split(":::")[0], "the same secret");
     });
 });

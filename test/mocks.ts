@@ -57,6 +57,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly componentOutputs = new Map<string, Record<string, unknown>>();
     /** The logical name of each resource's parent (the stack's, `onedigest-<stack>`, for top-level ones). */
     readonly parents = new Map<string, string>();
+    /** What each resource's provider answered (its outputs), by logical name. */
+    readonly state = new Map<string, Record<string, unknown>>();
     readonly invokes: Invoke[] = [];
 
     constructor(private readonly options: MockOptions = {}) {}
@@ -65,7 +67,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         const inputs = args.inputs as Record<string, unknown>;
         const id = `${args.name}-id`;
         this.resources.push({ type: args.type, name: args.name, inputs, id, provider: args.provider });
-        const state = this.options.states?.[args.type]?.(args.name, inputs) ?? this.state(args.type, args.name, inputs);
+        const state = this.options.states?.[args.type]?.(args.name, inputs) ?? this.outputsFor(args.type, args.name, inputs);
+        this.state.set(args.name, state);
         return { id, state: { ...inputs, ...state } };
     }
 
@@ -112,7 +115,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         }
     }
 
-    private state(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    private outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
         switch (type) {
             case "docker:index/image:Image":
                 // A local (skipPush) image: repoDigest is the image ID, the config digest.
@@ -148,6 +151,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { uri: `https://${String(inputs.name ?? name)}-abc123-ew.a.run.app` };
             case "gcp:secretmanager/secret:Secret":
                 return { name: `projects/987654321/secrets/${String(inputs.secretId ?? name)}` };
+            case "aws:secretsmanager/secretVersion:SecretVersion": {
+                // A version per value, as Secrets Manager gives each PutSecretValue: a rotation is a new ID.
+                const h = hex(`version:${JSON.stringify(reveal(inputs.secretString))}`);
+                return { versionId: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`, arn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}` };
+            }
             case "gcp:secretmanager/secretVersion:SecretVersion":
                 return { version: "1", name: `projects/987654321/secrets/x/versions/1` };
             case "gcp:serviceaccount/account:Account":
@@ -284,7 +292,32 @@ export async function runProgram(
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(program)) outputs[key] = await promiseOf(value as pulumi.Input<unknown>);
     await settle();
+    for (const r of mocks.resources) (r as { inputs: Record<string, unknown> }).inputs = (await readArchives(r.inputs)) as Record<string, unknown>;
     return { mocks, outputs, ofType: (type) => mocks.resources.filter((r) => r.type === type) };
+}
+
+/**
+ * A recorded input with every asset archive read into `{ archive: { <path>: <text> } }`: the SDK
+ * records archives with promised contents, which assertions cannot read as they are.
+ */
+async function readArchives(value: unknown): Promise<unknown> {
+    if (value instanceof pulumi.asset.AssetArchive) {
+        const assets = (await value.assets) as Record<string, pulumi.asset.StringAsset>;
+        const files = await Promise.all(Object.entries(assets).map(async ([file, asset]) => [file, await asset.text] as const));
+        return { archive: Object.fromEntries(files) };
+    }
+    if (Array.isArray(value)) return Promise.all(value.map(readArchives));
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await readArchives(v)] as const)));
+    }
+    return value;
+}
+
+/** The files of a Beanstalk source bundle, as the program registers the object. */
+export function bundleFiles(bundle: Recorded): Readonly<Record<string, string>> {
+    const files = (bundle.inputs.source as { archive?: Record<string, string> } | undefined)?.archive;
+    assert.ok(files, `${bundle.name} has no source archive`);
+    return files;
 }
 
 /** Runs the program expecting a config error; returns its message and what got registered. */

@@ -6,10 +6,10 @@
 import * as assert from "assert";
 
 import { imageStoreOf, requireClassicImageStore } from "../image";
-import { instanceArchitecture } from "../providers/awsBeanstalk";
+import { RELEASE_CONFIG, instanceArchitecture } from "../providers/awsBeanstalk";
 import { TARGET_KINDS } from "../providers";
 import { beforeProgram, configError } from "./helpers";
-import { reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { bundleFiles, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CLOUD = { ...AWS, "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
@@ -125,8 +125,13 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
                 return pick(container.environment.map((e) => [e.name, e.value]));
             }
             case "aws-beanstalk": {
+                // The environment's settings, and the release's own (IMAGE_ID) from its bundle.
                 const settings = run.ofType("aws:elasticbeanstalk/environment:Environment")[0].inputs.settings as Array<{ namespace: string; name: string; value: string }>;
-                return pick(settings.filter((s) => s.namespace === "aws:elasticbeanstalk:application:environment").map((s) => [s.name, s.value]));
+                const release = JSON.parse(bundleFiles(run.ofType("aws:s3/bucketObjectv2:BucketObjectv2")[0])[RELEASE_CONFIG]) as { option_settings: Array<{ namespace: string; option_name: string; value: string }> };
+                return pick([
+                    ...settings.filter((s) => s.namespace === "aws:elasticbeanstalk:application:environment").map((s): [string, string] => [s.name, s.value]),
+                    ...release.option_settings.filter((s) => s.namespace === "aws:elasticbeanstalk:application:environment").map((s): [string, string] => [s.option_name, s.value]),
+                ]);
             }
             case "gcp-cloudrun": {
                 const containers = (run.ofType("gcp:cloudrunv2/service:Service")[0].inputs.template as { containers: Array<{ envs: Array<{ name: string; value?: string }> }> }).containers;
@@ -213,7 +218,7 @@ describe("platforms: /metrics stays off the internet", () => {
         const [container] = JSON.parse(String(run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.containerDefinitions)) as Array<{ portMappings: unknown[] }>;
         assert.deepStrictEqual(container.portMappings, [{ containerPort: 8080, protocol: "tcp" }]);
         for (const tg of run.ofType("aws:lb/targetGroup:TargetGroup")) assert.strictEqual(tg.inputs.port, 8080);
-        const dockerrun = JSON.parse(String(run.ofType("aws:s3/bucketObjectv2:BucketObjectv2")[0].inputs.content)) as { Ports: unknown[] };
+        const dockerrun = JSON.parse(bundleFiles(run.ofType("aws:s3/bucketObjectv2:BucketObjectv2")[0])["Dockerrun.aws.json"]) as { Ports: unknown[] };
         assert.deepStrictEqual(dockerrun.Ports, [{ ContainerPort: "8080" }]);
         const template = run.ofType("gcp:cloudrunv2/service:Service")[0].inputs.template as { containers: Array<{ ports: unknown }> };
         assert.deepStrictEqual(template.containers[0].ports, { containerPort: 8080 });

@@ -223,7 +223,10 @@ describe("every target's component registers its url, image and imageId as outpu
         }
         const ecr = run.mocks.componentOutputs.get("onedigest-ecr");
         assert.deepStrictEqual(ecr, { repositoryUrl: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/onedigest-test", image: deployments["aws-ecs"].image });
-        assert.deepStrictEqual(run.mocks.componentOutputs.get("onedigest-secret-key"), { arn: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/onedigest-secret-key-secret" });
+        assert.deepStrictEqual(run.mocks.componentOutputs.get("onedigest-secret-key"), {
+            arn: "arn:aws:mock:eu-west-1:123456789012:secretsmanager/secret/onedigest-secret-key-secret",
+            versionId: run.mocks.state.get("onedigest-secret-key-value")?.versionId,
+        });
     });
 });
 

@@ -5,7 +5,7 @@ import * as path from "path";
 
 import { TARGET_KINDS, type TargetKind } from "../providers";
 import { beforeProgram, plainStrings, strings } from "./helpers";
-import { PUSH, hex, reveal, ROOT, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, bundleFiles, hex, reveal, ROOT, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
 
 const CLOUD_CONFIG = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "heroku-key-for-tests" };
 const BUILT_ID = `sha256:${hex("image-config:onedigest-image")}`;
@@ -16,7 +16,7 @@ const RUNNERS: Record<string, (r: Recorded) => string[]> = {
     "docker:index/container:Container": (r) => [String(r.inputs.image)],
     "aws:ecs/taskDefinition:TaskDefinition": (r) => (JSON.parse(String(r.inputs.containerDefinitions)) as Array<{ image: string }>).map((c) => c.image),
     "gcp:cloudrunv2/service:Service": (r) => ((r.inputs.template as { containers: Array<{ image: string }> }).containers ?? []).map((c) => c.image),
-    "aws:s3/bucketObjectv2:BucketObjectv2": (r) => [(JSON.parse(String(r.inputs.content)) as { Image: { Name: string } }).Image.Name],
+    "aws:s3/bucketObjectv2:BucketObjectv2": (r) => [(JSON.parse(bundleFiles(r)["Dockerrun.aws.json"]) as { Image: { Name: string } }).Image.Name],
     "pulumi-nodejs:dynamic/heroku:Release": (r) => [String(r.inputs.imageId)],
 };
 
