@@ -5,7 +5,8 @@
  * Each step provokes one of the fake's rules and checks it on the fake's state and the registry:
  * API enablement, secret access for a revision, outputs as the API reports them, ForceNew
  * replacements and in-place updates, names already taken (and the same name in another region),
- * immutable tags, deletion protection, and a retained repository that keeps its name after destroy.
+ * a type and an invoke the fake does not serve, immutable tags, deletion protection, and a
+ * retained repository that keeps its name after destroy.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -63,7 +64,7 @@ describe("real engine: the fake gcp provider plugin", function () {
 
     after(async function () {
         if (stack) {
-            await set({ deletionProtection: false, retainRepository: false, duplicates: false });
+            await set({ deletionProtection: false, retainRepository: false, duplicate: "", unserved: false });
             await stack.cli(["up", "--yes", "--skip-preview"], { timeoutMs: 300_000 }).catch(() => undefined);
             await stack.remove().catch((err: Error) => console.log(`      cleanup: ${err.message.split("\n")[0]}`));
         }
@@ -171,21 +172,38 @@ describe("real engine: the fake gcp provider plugin", function () {
     });
 
     it("refuses a name another resource holds, as Google does; the same service name in another region is another service", async () => {
-        await set({ duplicates: true });
-        const result = await up("--continue-on-error");
-        assert.notStrictEqual(result.code, 0);
-        const text = output(result);
-        assert.ok(text.includes("Error creating Repository: googleapi: Error 409: the repository already exists."), text);
-        assert.ok(text.includes(`Error creating Secret: googleapi: Error 409: Secret [projects/${NUMBER}/secrets/${NAMES.secretId}] already exists.`), text);
-        assert.ok(text.includes(`Error creating service account: googleapi: Error 409: Service account check-runtime-two already exists within project projects/${PROJECT}.`), text);
-        assert.ok(text.includes(`Error creating Service: googleapi: Error 409: Resource '${NAMES.serviceName}' already exists.`), text);
-        assert.ok(text.includes('"account_id" ("short") must be between 6 and 30 characters long'), text);
+        const expected: Record<string, string> = {
+            repository: "Error creating Repository: googleapi: Error 409: the repository already exists.",
+            secret: `Error creating Secret: googleapi: Error 409: Secret [projects/${NUMBER}/secrets/${NAMES.secretId}] already exists.`,
+            account: `Error creating service account: googleapi: Error 409: Service account check-runtime-two already exists within project projects/${PROJECT}.`,
+            service: `Error creating Service: googleapi: Error 409: Resource '${NAMES.serviceName}' already exists.`,
+            "short-account": '"account_id" ("short") must be between 6 and 30 characters long',
+        };
+        for (const [duplicate, message] of Object.entries(expected)) {
+            await set({ duplicate });
+            const result = await up();
+            assert.notStrictEqual(result.code, 0, `a second ${duplicate} was created`);
+            assert.ok(output(result).includes(message), output(result));
+        }
         assert.deepStrictEqual(Object.keys(table("run.services")).sort(), [`${PROJECT}/${REGION}/${NAMES.serviceName}`, `${PROJECT}/us-central1/${NAMES.serviceName}`]);
         assert.strictEqual(Object.keys(table("secretmanager.secrets")).length, 1);
+        assert.strictEqual(Object.keys(table("artifactregistry.repositories")).length, 1);
+        assert.strictEqual(Object.keys(table("iam.serviceAccounts")).length, 1);
+    });
+
+    it("fails loudly for a type or an invoke it does not serve", async () => {
+        await set({ duplicate: "", unserved: true });
+        const result = await up();
+        assert.notStrictEqual(result.code, 0);
+        const text = output(result);
+        assert.ok(text.includes("unknown resource type gcp:storage/bucket:Bucket: the fake gcp provider serves only gcp:projects/service:Service, "), text);
+        assert.ok(text.includes("unknown function gcp:organizations/getProject:getProject: the fake gcp provider answers only gcp:organizations/getClientConfig:getClientConfig"), text);
+        assert.ok(!clouds.state("gcp").log.some((e) => e.type === "gcp:storage/bucket:Bucket"), "nothing was stored for it");
+        await set({ unserved: false });
     });
 
     it("keeps Artifact Registry tags immutable: the same digest again passes, other bits under the tag are refused", async () => {
-        await set({ duplicates: false, pushTrigger: "2" });
+        await set({ pushTrigger: "2" });
         ok(await up(), "up pushing the same bits again");
         const again = clouds.artifactRegistry.pushes.filter((p) => p.reference === "v1");
         assert.strictEqual(again.length, 2);

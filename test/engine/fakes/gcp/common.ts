@@ -1,11 +1,34 @@
 /**
- * What every service of the fake Google Cloud shares: how its errors read (as the Terraform
- * provider reports a `googleapi.Error`), project IDs and numbers, the provider's `project` and
- * `region`, and the rule every API applies first — it must be enabled in the project.
+ * What every service of the fake Google Cloud shares: the rules every API applies first (the
+ * project and location a call is for, and that the service's API is enabled in that project), how
+ * refusals read (as the Terraform provider reports a `googleapi.Error`), and project numbers.
  */
 import { createHash } from "crypto";
 
 import { CloudError, type Db, type Op, type Operation, type Props, type Rule } from "../framework";
+
+export const RULES = {
+    serviceDisabled: {
+        rule: "a call to a service whose API is not enabled in the project is refused",
+        error: {
+            status: 403,
+            code: "PERMISSION_DENIED",
+            message:
+                "{title} has not been used in project {number} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/{service}/overview?project={number} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
+        },
+        source: 'https://cloud.google.com/service-usage/docs/troubleshooting ("service not enabled"); google/api/error_reason.proto SERVICE_DISABLED (ErrorInfo: consumer projects/<number>, service)',
+    },
+    projectRequired: {
+        rule: "a resource needs a project: its own `project`, else the provider's",
+        error: { status: 0, code: "provider", message: "project: required field is not set" },
+        source: "google/tpgresource/field_helpers.go:326 (GetProjectFromSchema)",
+    },
+    locationRequired: {
+        rule: "a regional resource needs a location: its own `location`, else the provider's `region`",
+        error: { status: 0, code: "provider", message: "Unable to determine location: region/zone not configured in resource/provider config" },
+        source: "google/tpgresource/regional_utils.go:52 (GetLocation)",
+    },
+} as const satisfies Record<string, Rule>;
 
 /**
  * The Terraform provider every ForceNew row and provider rule cites, by `path:line`: the release
@@ -13,6 +36,25 @@ import { CloudError, type Db, type Op, type Operation, type Props, type Rule } f
  * closest to among the stored snapshot's tags, v7.45.0 (commit 6f756229ab21d14d238c6280d2255262e4cccfc4).
  */
 export const TF_GOOGLE = "hashicorp/terraform-provider-google v7.45.0";
+
+/**
+ * The APIs a new project has enabled that the fake knows of; every other one must be enabled with
+ * projects.Service. Source: https://cloud.google.com/service-usage/docs/enabled-service#default
+ * ("Services enabled by default").
+ */
+export const DEFAULT_SERVICES = ["serviceusage.googleapis.com"] as const;
+
+/** The services this fake knows, with the titles their errors use. */
+export const SERVICE_TITLES: Readonly<Record<string, string>> = {
+    "run.googleapis.com": "Cloud Run Admin API",
+    "artifactregistry.googleapis.com": "Artifact Registry API",
+    "secretmanager.googleapis.com": "Secret Manager API",
+    "iam.googleapis.com": "Identity and Access Management (IAM) API",
+    "serviceusage.googleapis.com": "Service Usage API",
+};
+
+/** The table of enabled services: `<project>/<service>` → record. */
+export const ENABLED_SERVICES = "serviceusage.services";
 
 /**
  * A refusal as the Terraform provider prints it (googleapi.Error, google.golang.org/api/googleapi):
@@ -57,48 +99,19 @@ export function projectNumber(project: string): string {
     return String(n + 100_000_000_000n);
 }
 
-/** The resource's `project` input, else `gcp:project`; refused as the provider refuses it when neither is set. */
+/** The resource's `project` input, else `gcp:project`. */
 export function projectOf(op: Op, inputs: Props): string {
     const project = op.setting("project", inputs);
-    if (!project) throw CloudError.of(PROJECT_REQUIRED);
+    if (!project) throw CloudError.of(RULES.projectRequired);
     return project;
 }
 
-const PROJECT_REQUIRED: Rule = {
-    rule: "a resource needs a project: its own `project`, else the provider's",
-    error: { status: 0, code: "provider", message: "project: required field is not set" },
-    source: "google/tpgresource/field_helpers.go:326 (GetProjectFromSchema)",
-};
-
-/**
- * The APIs a new project has enabled that the fake knows of; every other one must be enabled with
- * projects.Service. Source: https://cloud.google.com/service-usage/docs/enabled-service#default
- * ("Services enabled by default").
- */
-export const DEFAULT_SERVICES = ["serviceusage.googleapis.com"] as const;
-
-/** The services this fake knows, with the titles their errors use. */
-export const SERVICE_TITLES: Readonly<Record<string, string>> = {
-    "run.googleapis.com": "Cloud Run Admin API",
-    "artifactregistry.googleapis.com": "Artifact Registry API",
-    "secretmanager.googleapis.com": "Secret Manager API",
-    "iam.googleapis.com": "Identity and Access Management (IAM) API",
-    "serviceusage.googleapis.com": "Service Usage API",
-};
-
-export const SERVICE_DISABLED: Rule = {
-    rule: "a call to a service whose API is not enabled in the project is refused",
-    error: {
-        status: 403,
-        code: "PERMISSION_DENIED",
-        message:
-            "{title} has not been used in project {number} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/{service}/overview?project={number} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
-    },
-    source: "https://cloud.google.com/service-usage/docs/troubleshooting (\"service not enabled\"); google/api/error_reason.proto SERVICE_DISABLED (ErrorInfo: consumer projects/<number>, service)",
-};
-
-/** The table of enabled services: `<project>/<service>` → record. */
-export const ENABLED_SERVICES = "serviceusage.services";
+/** The resource's `location` input, else `gcp:region`. */
+export function locationOf(op: Op, inputs: Props): string {
+    const location = op.setting("location", inputs) ?? op.config.region;
+    if (!location) throw CloudError.of(RULES.locationRequired);
+    return location;
+}
 
 export function serviceEnabled(db: Db, project: string, service: string): boolean {
     return (DEFAULT_SERVICES as readonly string[]).includes(service) || db.table(ENABLED_SERVICES)[`${project}/${service}`]?.state === "ENABLED";
@@ -108,29 +121,16 @@ export function serviceEnabled(db: Db, project: string, service: string): boolea
 export function requireService(db: Db, project: string, service: string): void {
     if (serviceEnabled(db, project, service)) return;
     const number = projectNumber(project);
-    throw new GoogleError(CloudError.of(SERVICE_DISABLED, { title: SERVICE_TITLES[service] ?? service, number, service }), {
+    throw new GoogleError(CloudError.of(RULES.serviceDisabled, { title: SERVICE_TITLES[service] ?? service, number, service }), {
         details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "SERVICE_DISABLED", domain: "googleapis.com", metadata: { consumer: `projects/${number}`, service } }],
     });
 }
 
-/** A string input, or undefined when it is absent or not known yet. */
+/** A string input, or undefined when it is absent. */
 export function str(inputs: Props, key: string): string | undefined {
     const value = inputs[key];
     return typeof value === "string" ? value : undefined;
 }
-
-/** Every resource this fake keeps carries its project (and location, where it has one). */
-export function locationOf(op: Op, inputs: Props): string {
-    const location = op.setting("location", inputs) ?? op.config.region;
-    if (!location) throw CloudError.of(LOCATION_REQUIRED);
-    return location;
-}
-
-const LOCATION_REQUIRED: Rule = {
-    rule: "a regional resource needs a location: its own `location`, else the provider's `region`",
-    error: { status: 0, code: "provider", message: "Unable to determine location: region/zone not configured in resource/provider config" },
-    source: "google/tpgresource/regional_utils.go:52 (GetLocation: location, else the provider's region)",
-};
 
 /** Google's timestamps: RFC 3339 with nanoseconds, UTC. */
 export function timestamp(ms: number): string {
