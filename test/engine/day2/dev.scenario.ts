@@ -8,6 +8,8 @@
  *
  *   npx --no-install mocha --no-config -r ts-node/register/transpile-only \
  *     --node-option no-experimental-strip-types --timeout 600000 --exit test/engine/day2/dev.scenario.ts
+ *
+ * with scripts/docker-env.sh's environment; ONEDIGEST_DAY2_REF=<commit> runs it on that commit's program.
  */
 import * as assert from "assert";
 

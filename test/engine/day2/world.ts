@@ -24,16 +24,24 @@ export function git(cwd: string, ...args: string[]): string {
     return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } }).trim();
 }
 
-/** A copy of the working tree (tracked and new files, as they are now) with a git history of its own. */
-export function checkout(into: string): string {
+/**
+ * A copy of the working tree (tracked and new files, as they are now) with a git history of its
+ * own; with `ref` (ONEDIGEST_DAY2_REF), the tree of that commit instead, to run a scenario against
+ * an earlier or later program.
+ */
+export function checkout(into: string, ref: string | undefined = process.env.ONEDIGEST_DAY2_REF): string {
     const dir = path.join(into, "onedigest");
     fs.mkdirSync(dir);
-    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)));
-    for (const file of files) {
-        const to = path.join(dir, file);
-        fs.mkdirSync(path.dirname(to), { recursive: true });
-        fs.copyFileSync(path.join(ROOT, file), to);
-        fs.chmodSync(to, fs.statSync(path.join(ROOT, file)).mode);
+    if (ref) {
+        execFileSync("bash", ["-c", `git -C "${ROOT}" archive --format=tar "$0" | tar -x -C "${dir}"`, ref]);
+    } else {
+        const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)));
+        for (const file of files) {
+            const to = path.join(dir, file);
+            fs.mkdirSync(path.dirname(to), { recursive: true });
+            fs.copyFileSync(path.join(ROOT, file), to);
+            fs.chmodSync(to, fs.statSync(path.join(ROOT, file)).mode);
+        }
     }
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
     git(dir, "init", "-q");
