@@ -77,8 +77,8 @@ TS
 # Ours: the local stack's settings, its config file outside the repository.
 mkdir -p "$work/ours-init" && cp Pulumi.yaml "$work/ours-init/"
 (cd "$work/ours-init" && pulumi stack init bench-main --non-interactive >/dev/null)
-grep -v '^encryptionsalt:' Pulumi.local.yaml >"$work/Pulumi.bench-main.yaml"
-grep '^encryptionsalt:' "$work/ours-init/Pulumi.bench-main.yaml" >>"$work/Pulumi.bench-main.yaml"
+# The local stack is the project's defaults: its config file holds only the salt.
+cp "$work/ours-init/Pulumi.bench-main.yaml" "$work/Pulumi.bench-main.yaml"
 (cd "$root" && pulumi config set --path onedigest:local.port 18082 --stack bench-main --config-file "$work/Pulumi.bench-main.yaml" >/dev/null)
 cfg_flag="--config-file $work/Pulumi.bench-main.yaml"
 

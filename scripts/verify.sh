@@ -2,8 +2,9 @@
 # Post-deploy check of a stack: every deployment it exports answers GET /healthcheck with 200 and
 # reports the stack's image ID, and this checkout's commit and version (scripts/verify.ts).
 #
-#   bash scripts/verify.sh STACK [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]
+#   bash scripts/verify.sh STACK [--outputs -] [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]
 #
+# --outputs - reads the stack's `pulumi stack output --json` from stdin instead of asking Pulumi.
 # Uses the Pulumi backend you are logged in to (or PULUMI_BACKEND_URL). A rollback runs an older
 # commit: check it with --any-commit --any-version (the image ID is always checked).
 set -euo pipefail
@@ -11,7 +12,12 @@ cd "$(dirname "$0")/.."
 [ $# -ge 1 ] && [ "${1#-}" = "$1" ] || { echo "usage: verify.sh STACK [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]" >&2; exit 2; }
 stack=$1
 shift
-outputs=$(pulumi stack output --json --stack "$stack")
+if [ "${1:-}" = --outputs ] && [ "${2:-}" = - ]; then
+  shift 2
+  outputs=$(cat)
+else
+  outputs=$(pulumi stack output --json --stack "$stack")
+fi
 # Loaded through require (ts-node's hook), not as an entry file: newer Node versions would strip the
 # types themselves and bypass ts-node.
 printf '%s' "$outputs" | node --require ts-node/register/transpile-only \

@@ -1,5 +1,10 @@
 /** The shipped stack files, loaded as the engine would hand them to the program. */
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+import { parse as parseYaml } from "yaml";
 
 import { hex, runProgram, runProgramError, stackFileConfig, type ProgramRun } from "./mocks";
 
@@ -24,8 +29,9 @@ function withValues(stack: string, extra: Record<string, unknown>): Record<strin
 }
 
 async function runStack(stack: "local" | "dev" | "prod", options: Parameters<typeof runProgram>[1] = {}): Promise<ProgramRun> {
-    const owner = stack === "local" ? {} : OWNER[stack];
-    return runProgram({ ...withValues(stack, owner), ...SECRETS }, { stack, ...options });
+    // The local stack is the project's defaults: no stack file is shipped for it.
+    if (stack === "local") return runProgram({ ...SECRETS }, { stack, ...options });
+    return runProgram({ ...withValues(stack, OWNER[stack]), ...SECRETS }, { stack, ...options });
 }
 
 const DEV_ID = `sha256:${hex("dev-build")}`;
@@ -109,5 +115,17 @@ describe("stack files name nothing only one owner can use", () => {
             const text = JSON.stringify(stackFileConfig(stack));
             assert.doesNotMatch(text, /gcp:project|appName|certificateArn|domain|\d{12}|\//, `Pulumi.${stack}.yaml names something of one owner`);
         }
+    });
+});
+
+describe("stack files: the local stack", () => {
+    it("is the project's defaults, so its config file is this machine's and git ignores it", () => {
+        const root = path.resolve(__dirname, "..");
+        assert.strictEqual(execFileSync("git", ["ls-files", "Pulumi.local.yaml"], { cwd: root, encoding: "utf8" }), "", "Pulumi.local.yaml is tracked");
+        // Not tracked and ignored: Pulumi writing its encryption salt there leaves the tree clean.
+        assert.strictEqual(execFileSync("git", ["check-ignore", "--no-index", "Pulumi.local.yaml"], { cwd: root, encoding: "utf8" }).trim(), "Pulumi.local.yaml");
+        const project = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { default?: unknown }> };
+        assert.deepStrictEqual(project.config.targets.default, ["local"]);
+        assert.strictEqual((project.config.local.default as { port: number }).port, 8080);
     });
 });

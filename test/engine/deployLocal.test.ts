@@ -128,6 +128,13 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         assert.deepStrictEqual(plain, [], "the SECRET_KEY must not appear in plain text in the state");
     });
 
+    it("a plain `pulumi preview --stack local`, as a Pulumi user runs it, shares the script's config and leaves the checkout clean", async () => {
+        const state = path.join(dir, ".pulumi-state");
+        const plain = { ...env, PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE_FILE: path.join(state, "passphrase") };
+        ok(await run("pulumi", ["preview", "--stack", "local", "--expect-no-changes", "--non-interactive"], { cwd: dir, env: plain }), "pulumi preview --stack local");
+        assert.strictEqual(git(dir, "status", "--porcelain"), "");
+    });
+
     it("previews no changes right after (pulumi preview --expect-no-changes)", async () => {
         ok(await deploy("preview", "--expect-no-changes", "--diff"), "preview --expect-no-changes");
     });
