@@ -302,7 +302,7 @@ export function reveal(value: unknown): unknown {
 }
 
 function revealProps(props: Props): { plain: Props; secretKeys: Set<string> } {
-    const secretKeys = new Set(Object.keys(props).filter((k) => JSON.stringify(props[k] ?? null).includes(SECRET_SIG)));
+    const secretKeys = new Set(Object.keys(props).filter((k) => JSON.stringify(props[k] ?? null).includes(SECRET_VALUE)));
     return { plain: reveal(props) as Props, secretKeys };
 }
 
