@@ -65,66 +65,6 @@ if [ ! -f "$state/.pulumi/stacks/onedigest/local.json" ] || [ ! -s Pulumi.local.
 fi
 flags=(--stack local --non-interactive)
 
-case "$command" in up | preview | verify | destroy) ;; *) echo "usage: deploy-local.sh [up|preview|verify|destroy] [args…]" >&2; exit 2 ;; esac
-
-# shellcheck source=scripts/toolchain.sh
-. scripts/toolchain.sh
-
-missing=0
-ensure_node || missing=1
-ensure_pulumi || missing=1
-if ! command -v docker >/dev/null 2>&1; then
-  echo "onedigest: Docker is not installed." >&2
-  echo "  Install Docker Engine or Docker Desktop: https://docs.docker.com/get-docker/" >&2
-  missing=1
-elif ! docker info >/dev/null 2>&1; then
-  echo "onedigest: Docker is installed but its engine is not reachable (docker info failed)." >&2
-  echo "  Start it (e.g. sudo systemctl start docker, or open Docker Desktop) and check DOCKER_HOST." >&2
-  missing=1
-fi
-[ "$missing" -eq 0 ] || exit 1
-ensure_docker_plugin
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
-fi
-
-state=$root/.pulumi-state
-mkdir -p "$state"
-chmod 700 "$state"
-export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$state}
-export PULUMI_SKIP_UPDATE_CHECK=true
-if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  if [ ! -s "$state/passphrase" ]; then
-    (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$state/passphrase")
-  fi
-  export PULUMI_CONFIG_PASSPHRASE_FILE=$state/passphrase
-fi
-
-# Pulumi writes a stack's encryption salt into its config file. Keep it (and so every other change
-# Pulumi makes to the file) out of the tracked Pulumi.local.yaml: create the stack from a scratch
-# copy of the project file, keep the salt in .pulumi-state/, and hand Pulumi a merged copy.
-salt=$state/local.encryptionsalt
-config=$state/Pulumi.local.yaml
-if ! pulumi stack ls --json 2>/dev/null | grep -q '"name": *"local"'; then
-  scratch=$(mktemp -d)
-  trap 'rm -rf "$scratch"' EXIT
-  cp Pulumi.yaml "$scratch/"
-  (cd "$scratch" && pulumi stack init local --non-interactive >/dev/null)
-  sed -n 's/^encryptionsalt: *//p' "$scratch/Pulumi.local.yaml" >"$salt"
-elif [ ! -s "$salt" ]; then
-  # A stack made before the salt moved here: its salt is in the tracked file (keep using it).
-  sed -n 's/^encryptionsalt: *//p' Pulumi.local.yaml >"$salt"
-fi
-{
-  grep -v '^encryptionsalt:' Pulumi.local.yaml
-  [ -s "$salt" ] && echo "encryptionsalt: $(cat "$salt")"
-} >"$config"
-flags=(--stack local --config-file "$config" --non-interactive)
-keep_salt() { # a salt Pulumi had to write into the copy (none was known) is kept for the next run
-  [ -s "$salt" ] || sed -n 's/^encryptionsalt: *//p' "$config" >"$salt"
-}
-
 case "$command" in
   destroy) exec pulumi destroy "${flags[@]}" --yes "$@" ;;
   preview) exec pulumi preview "${flags[@]}" "$@" ;;
