@@ -704,6 +704,26 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     work_root = Path(tempfile.mkdtemp(prefix="onedigest-mutation."))
+    keep = False  # the copy stays when mutmut fails: its log is there
+    try:
+        return run_stage(args, app, work_root, jobs, min_score, started)
+    except MutmutFailed:
+        keep = True
+        return 1
+    finally:
+        os.chdir(app)
+        if not keep:
+            shutil.rmtree(work_root, ignore_errors=True)
+
+
+def run_stage(
+    args: argparse.Namespace,
+    app: Path,
+    work_root: Path,
+    jobs: int,
+    min_score: float,
+    started: float,
+) -> int:
     work = work_root / "app"
     log = work_root / "mutmut.log"
     copy_app(app, work)
@@ -715,8 +735,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.plan:
             rerun = plan(committed, facts, force=args.force)
             args.plan.write_text(json.dumps({"rerun": rerun}, indent=1, ensure_ascii=False))
-            os.chdir(app)
-            shutil.rmtree(work_root)
             return 0
         if needs_fresh_covering(committed, facts) and not args.force:
             collect_covering(jobs, log)
@@ -730,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(log.read_text().replace("\r", "\n").splitlines()[-30:]))
         print(f"{e} (the whole log: {log})")
         print("mutation: 0 passed, 1 failed (mutmut did not run)")
-        return 1
+        raise
 
     seconds = round(time.monotonic() - started)
     if rerun:
@@ -774,8 +792,6 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(f"        {line}" for line in diff))
     print(f"({seconds} s, {len(rerun)} mutants run)")
     print(f"mutation: {result.passed} passed, {result.failed} failed")
-    os.chdir(app)
-    shutil.rmtree(work_root, ignore_errors=True)
     return 0 if result.failed == 0 else 1
 
 
