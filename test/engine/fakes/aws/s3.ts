@@ -6,7 +6,7 @@
 import { createHash } from "crypto";
 
 import { type ForceNew, type Op, type Props, type ResourceModule, type Rule } from "../framework";
-import { autoName, prefixedUniqueId, refuse, regionOf, required, str, type Call } from "./common";
+import { autoName, canonical, prefixedUniqueId, refuse, regionOf, required, str, type Call } from "./common";
 
 const BUCKET = "internal/service/s3/bucket.go";
 const OBJECT = "internal/service/s3/object.go";
@@ -55,7 +55,10 @@ export const BUCKETS = "s3.buckets";
 export interface ObjectRecord extends Props {
     etag: string;
     contentType?: string;
+    /** SHA-256 of `content`, or of the files' canonical JSON. */
     sha256: string;
+    /** The files of a `source` archive (a text asset's under ""), by name. */
+    files?: Record<string, string>;
 }
 export interface BucketRecord extends Props {
     name: string;
@@ -123,9 +126,40 @@ export const bucket: ResourceModule = {
     },
 };
 
+/** Pulumi's wire signatures of an asset and an archive (@pulumi/pulumi runtime/rpc: specialAssetSig, specialArchiveSig). */
+const SIG = "4dabf18193072939515e22adb298388d";
+const ASSET = "c44067f5952c0a294b673a41bacd8c17";
+const ARCHIVE = "0def7320c3a5731c473e5ecbe6d01bc7";
+
+/**
+ * The files of an object's `source`: a text asset is one file, an archive of text assets is its
+ * files by name (the provider uploads the archive as a zip). Other sources (paths, URIs) are not
+ * used by onedigest and fail loudly.
+ */
+function sourceFiles(source: unknown): Record<string, string> {
+    const value = source as Props;
+    if (value?.[SIG] === ASSET && typeof value.text === "string") return { "": value.text };
+    if (value?.[SIG] === ARCHIVE && typeof value.assets === "object" && value.assets !== null) {
+        return Object.fromEntries(
+            Object.entries(value.assets as Props).map(([name, asset]) => {
+                const text = (asset as Props)?.text;
+                if (typeof text !== "string") throw new Error(`aws:s3/bucketObjectv2: the fake takes archives of text assets only (${name})`);
+                return [name, text];
+            }),
+        );
+    }
+    throw new Error("aws:s3/bucketObjectv2: the fake takes `content`, a text asset or an archive of text assets as the object's source");
+}
+
 function objectRecord(inputs: Props): ObjectRecord {
-    const content = str(inputs, "content") ?? str(inputs, "contentBase64") ?? "";
-    return { etag: createHash("md5").update(content).digest("hex"), contentType: str(inputs, "contentType"), sha256: createHash("sha256").update(content).digest("hex") };
+    const files = inputs.source !== undefined ? sourceFiles(inputs.source) : undefined;
+    const content = files ? canonical(files) : (str(inputs, "content") ?? str(inputs, "contentBase64") ?? "");
+    return {
+        etag: createHash("md5").update(content).digest("hex"),
+        contentType: str(inputs, "contentType"),
+        sha256: createHash("sha256").update(content).digest("hex"),
+        ...(files ? { files } : {}),
+    };
 }
 
 export const bucketObjectv2: ResourceModule = {
