@@ -1,0 +1,207 @@
+/**
+ * The `prod` stack's lifecycle (ECS + Cloud Run, promoted from `dev`) through the real CLI against
+ * the fake clouds: the first deploy as docs/delivery.md ("Before the first `pulumi up`") describes
+ * it, `scripts/verify.sh prod`, an empty second preview, the same promotion again, a `secretKey`
+ * rotation, the promotion of a new dev build, the re-promotion of an image prod ran before, a
+ * rollback by `image.ref`, `destroy`, and `up` again. Every check reads the fakes' state (the fake
+ * AWS and Google Cloud stores, the ECR and Artifact Registry stand-ins' push logs), not Pulumi's
+ * report.
+ *
+ * What the harness adds to the documented steps: the registries stand in on 127.0.0.1, which the
+ * program does not recognise as Artifact Registry or ECR hosts (registryAuth.ts: ARTIFACT_REGISTRY_HOST,
+ * ECR_HOST), so the pulls of a promotion or a pin log in through `onedigest:registryAuth` with the
+ * stand-ins' logins (the same tokens the fakes hand out as the gcloud token and ECR's password).
+ *
+ * Not in the suite (test/engine/.mocharc.json picks `*.test.ts`): run it with
+ *   npx mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
+ *     --timeout 900000 --exit test/engine/day2/prod.scenario.ts
+ */
+import * as assert from "assert";
+
+import { ok, run, type Stack } from "../cli";
+import type { ServiceRecord as RunService, RevisionRecord } from "../fakes/gcp/cloudrunv2";
+import { HEROKU_KEY, World } from "./world";
+import { currentSecret, currentVersionId, ecrDigest, ecsService, envOf, liveAws, revisions, runningContainer, secretRecord, setStrings, sha256, tagOf } from "./awsState";
+
+const DEV_SECRET = "day2-dev-secret-0123456789abcdef";
+const PROD_SECRETS = ["day2-prod-secret-0123456789abcdef", "day2-prod-secret-rotated-fedcba98"];
+/** The values docs/delivery.md has the owner set before prod's first `pulumi up`. */
+const CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+const DOMAIN = "app.example.com";
+const PROD_RUN = "my-prod-project/europe-west1/onedigest-prod";
+
+interface Outputs {
+    imageId: string;
+    deployments: Record<string, { url: string; image: string; imageId: string }>;
+}
+
+describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
+    const world = new World();
+    let dev: Stack;
+    let prod: Stack;
+    /** dev's first build and the one after an app change. */
+    let imageA = "";
+    let imageB = "";
+    let devA: Outputs;
+
+    before(async () => {
+        await world.start();
+    });
+    after(async () => {
+        await world.stop();
+    });
+
+    const clouds = () => world.clouds;
+    const runService = (): RunService => clouds().table<RunService>("gcp", "run.services")[PROD_RUN];
+    const latestRun = (): RevisionRecord => clouds().table<RevisionRecord>("gcp", "run.revisions")[runService().latestRevision];
+    const runEnv = (): Record<string, unknown> => {
+        const container = (latestRun().template.containers as Array<{ envs: Array<{ name: string; value?: string; valueSource?: unknown }> }>)[0];
+        return Object.fromEntries(container.envs.map((e) => [e.name, e.value ?? e.valueSource]));
+    };
+    const runImage = (): string => (latestRun().template.containers as Array<{ image: string }>)[0].image;
+    const arDigest = (repository: string, imageId: string): string | undefined =>
+        clouds().artifactRegistry.pushes.find((p) => p.repository === repository && p.reference === tagOf(imageId) && p.status === 201)?.digest;
+
+    /** Asserts that ECS and Cloud Run in prod run `imageId`, pulled from their own registries. */
+    function assertProdRuns(imageId: string): void {
+        const digest = ecrDigest(clouds(), "onedigest-prod", tagOf(imageId));
+        assert.ok(digest, `the ECR stand-in holds ${tagOf(imageId)} in onedigest-prod`);
+        const container = runningContainer(clouds(), "onedigest-prod");
+        assert.strictEqual(container.image, `${clouds().ecr.host}/onedigest-prod@${digest}`, "ECS runs the digest ECR holds");
+        assert.strictEqual(envOf(container).IMAGE_ID, imageId, "ECS reports the image ID it runs");
+        const arPushed = arDigest("my-prod-project/onedigest-prod/onedigest", imageId);
+        assert.ok(arPushed, `the Artifact Registry stand-in holds ${tagOf(imageId)} in prod's repository`);
+        assert.strictEqual(runImage(), `${clouds().artifactRegistry.host}/my-prod-project/onedigest-prod/onedigest@${arPushed}`, "Cloud Run runs the digest Artifact Registry holds");
+        assert.strictEqual(runEnv().IMAGE_ID, imageId, "Cloud Run reports the image ID it runs");
+    }
+
+    async function loginsFor(s: Stack): Promise<void> {
+        const entries = [
+            { address: clouds().artifactRegistry.host, ...clouds().logins.artifactRegistry },
+            { address: clouds().ecr.host, ...clouds().logins.ecr },
+        ];
+        for (const [i, e] of entries.entries()) {
+            await s.setConfig(`registryAuth[${i}].address`, e.address, { secret: true, path: true });
+            await s.setConfig(`registryAuth[${i}].username`, e.username, { secret: true, path: true });
+            await s.setConfig(`registryAuth[${i}].password`, e.password, { secret: true, path: true });
+        }
+    }
+
+    it("first up, as docs/delivery.md has it: dev, then prod promoted from it, each target running dev's image ID", async () => {
+        dev = await world.stack("dev", { "gcp:project": "my-dev-project" }, { secretKey: DEV_SECRET, herokuApiKey: HEROKU_KEY });
+        ok(await dev.up(), "pulumi up dev");
+        devA = (await dev.outputs()) as unknown as Outputs;
+        imageA = devA.imageId;
+
+        prod = await world.stack("prod", { "gcp:project": "my-prod-project" }, { secretKey: PROD_SECRETS[0] });
+        // Pulumi.prod.yaml's quoted "1" and "2", as the stack file has them (see setStrings).
+        await setStrings(prod, { "app.env.FORCE_HTTPS": "1", "cloudrun.cpu": "2" });
+        await prod.setConfig("ecs.certificateArn", CERTIFICATE, { path: true });
+        await prod.setConfig("ecs.domain", DOMAIN, { path: true });
+        await loginsFor(prod);
+        ok(await prod.up(), "pulumi up prod");
+
+        assertProdRuns(imageA);
+        assert.deepStrictEqual(revisions(clouds(), "onedigest-prod"), ["1 ACTIVE"]);
+        const container = runningContainer(clouds(), "onedigest-prod");
+        assert.strictEqual(envOf(container).FORCE_HTTPS, "1");
+        assert.strictEqual(envOf(container).CANONICAL_HOST, DOMAIN);
+        // The key's current version, by ID (ECS: `<secret ARN>:<json key>:<version stage>:<version ID>`).
+        assert.deepStrictEqual(container.secrets, [{ name: "SECRET_KEY", valueFrom: `${secretRecord(clouds(), "onedigest-prod-secret-key")?.arn}:::${currentVersionId(clouds(), "onedigest-prod-secret-key")}` }]);
+        assert.strictEqual(currentSecret(clouds(), "onedigest-prod-secret-key"), sha256(PROD_SECRETS[0]));
+        const listeners = Object.values(clouds().table<{ port: number }>("aws", "elbv2.listeners")).map((l) => l.port).sort();
+        assert.deepStrictEqual(listeners, [80, 443]);
+        assert.strictEqual(ecsService(clouds(), "onedigest-prod").deployments.length, 1);
+    });
+
+    it("scripts/verify.sh prod: asks every deployment's /healthcheck, which no fake serves", async () => {
+        const verify = await run("bash", ["scripts/verify.sh", "prod", "--timeout", "10"], { cwd: world.dir, env: world.env, timeoutMs: 120_000 });
+        console.log(`      verify.sh prod exited ${verify.code}:\n${(verify.stdout + verify.stderr).trim().replace(/^/gm, "        ")}`);
+        assert.strictEqual(verify.code, 1);
+        assert.match(verify.stdout + verify.stderr, /aws-ecs/);
+        assert.match(verify.stdout + verify.stderr, /gcp-cloudrun/);
+    });
+
+    it("a second preview of each stack is empty", async () => {
+        ok(await dev.cli(["preview", "--expect-no-changes", "--diff"]), "pulumi preview --expect-no-changes dev");
+        ok(await prod.cli(["preview", "--expect-no-changes", "--diff"]), "pulumi preview --expect-no-changes prod");
+    });
+
+    it("the same promotion again changes nothing in either cloud", async () => {
+        const before = { aws: clouds().state("aws").tables, gcp: clouds().state("gcp").tables, ecr: clouds().ecr.pushes.length, ar: clouds().artifactRegistry.pushes.length };
+        ok(await prod.up(), "pulumi up prod (same promotion)");
+        assert.deepStrictEqual(clouds().state("aws").tables, before.aws);
+        assert.deepStrictEqual(clouds().state("gcp").tables, before.gcp);
+        assert.strictEqual(clouds().ecr.pushes.length, before.ecr, "nothing pushed to ECR");
+        assert.strictEqual(clouds().artifactRegistry.pushes.length, before.ar, "nothing pushed to Artifact Registry");
+    });
+
+    it("secretKey rotation rolls out to every target, and no key is in plain text in the state", async () => {
+        const ecsBefore = revisions(clouds(), "onedigest-prod").length;
+        const runBefore = runService().latestRevision;
+        await prod.setConfig("secretKey", PROD_SECRETS[1], { secret: true });
+        ok(await prod.up(), "pulumi up prod (rotated secretKey)");
+        assert.strictEqual(currentSecret(clouds(), "onedigest-prod-secret-key"), sha256(PROD_SECRETS[1]), "Secrets Manager holds the new key");
+        assert.notStrictEqual(runService().latestRevision, runBefore, "Cloud Run: a new revision reads the new key");
+        assert.strictEqual(revisions(clouds(), "onedigest-prod").length, ecsBefore + 1, "ECS: a new task definition revision, so tasks restart and read the new key");
+        assert.strictEqual(ecsService(clouds(), "onedigest-prod").deployments.length, 2, "ECS: a new deployment");
+        assert.ok(runningContainer(clouds(), "onedigest-prod").secrets[0].valueFrom.endsWith(`:::${currentVersionId(clouds(), "onedigest-prod-secret-key")}`), "ECS: the tasks read the new version");
+        const exported = ok(await prod.cli(["stack", "export"], { config: false }), "pulumi stack export prod").stdout;
+        for (const key of PROD_SECRETS) assert.ok(!exported.includes(key), "a secretKey is in plain text in prod's state");
+    });
+
+    it("a new dev build, promoted, rolls prod forward: a new task definition revision and a new Cloud Run revision", async () => {
+        world.changeApp("day 2: build B");
+        ok(await dev.up(), "pulumi up dev (build B)");
+        imageB = ((await dev.outputs()) as unknown as Outputs).imageId;
+        assert.notStrictEqual(imageB, imageA);
+        ok(await prod.up(), "pulumi up prod (promotion of B)");
+        assertProdRuns(imageB);
+        const states = revisions(clouds(), "onedigest-prod");
+        assert.strictEqual(states[states.length - 1].split(" ")[1], "ACTIVE");
+        assert.ok(states.slice(0, -1).every((s) => s.endsWith("INACTIVE")), `only the running revision is ACTIVE: ${states.join(", ")}`);
+    });
+
+    it("re-promotion of an image prod ran before (a rollback): dev pinned back to A, prod promotes it, nothing refused", async () => {
+        await loginsFor(dev);
+        await dev.setConfig("image.ref", devA.deployments["gcp-cloudrun"].image, { path: true });
+        ok(await dev.up(), "pulumi up dev (pinned to A)");
+        assert.strictEqual(((await dev.outputs()) as unknown as Outputs).imageId, imageA);
+        ok(await prod.up(), "pulumi up prod (re-promotion of A)");
+        assertProdRuns(imageA);
+        assert.deepStrictEqual(clouds().ecr.pushes.filter((p) => p.refused), [], "no push was refused by ECR's immutable tags");
+        assert.deepStrictEqual(clouds().artifactRegistry.pushes.filter((p) => p.refused), [], "no push was refused by Artifact Registry's immutable tags");
+    });
+
+    it("rollback by image.ref: prod pinned to B's ECR digest runs B everywhere", async () => {
+        const refB = `${clouds().ecr.host}/onedigest-prod@${ecrDigest(clouds(), "onedigest-prod", tagOf(imageB))}`;
+        ok(await prod.cli(["config", "rm", "--path", "onedigest:image.promoteFrom"]), "config rm image.promoteFrom");
+        await prod.setConfig("image.ref", refB, { path: true });
+        ok(await prod.up(), "pulumi up prod (image.ref B)");
+        assertProdRuns(imageB);
+        ok(await prod.cli(["config", "rm", "--path", "onedigest:image.ref"]), "config rm image.ref");
+        await prod.setConfig("image.promoteFrom", "dev", { path: true });
+    });
+
+    it("destroy of prod (deletion protection off first, as documented) leaves exactly what it keeps: the ECR and Artifact Registry repositories, the secret in its recovery window", async () => {
+        await prod.setConfig("cloudrun.deletionProtection", "false", { path: true });
+        ok(await prod.up(), "pulumi up prod (deletion protection off)");
+        ok(await prod.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "pulumi destroy prod");
+        assert.deepStrictEqual(liveAws(clouds()), ["ecr.repositories eu-west-1/onedigest-prod"]);
+        const secret = secretRecord(clouds(), "onedigest-prod-secret-key");
+        assert.ok(secret?.deletionDate, "the secret is scheduled for deletion");
+        assert.strictEqual(Date.parse(secret.deletionDate!) - Date.parse(secret.deletedDate!), 7 * 86_400_000, "a 7-day recovery window");
+        const gcpLeft = Object.entries(clouds().state("gcp").tables)
+            .filter(([table]) => table !== "serviceusage.services" && table !== "iam.deletedServiceAccounts")
+            .flatMap(([table, records]) => Object.keys(records).filter((key) => key.includes("my-prod-project")).map((key) => `${table} ${key}`));
+        assert.deepStrictEqual(gcpLeft.filter((r) => !r.startsWith("artifactregistry.repositories ")).length, 0, gcpLeft.join("\n"));
+        assert.strictEqual(gcpLeft.length, 1, "the Artifact Registry repository is kept");
+    });
+
+    it("up of prod again after its destroy deploys prod again", async () => {
+        const up = await prod.up();
+        if (up.code !== 0) console.log(`      up of prod again failed:\n${(up.stdout + up.stderr).split("\n").filter((l) => /error:/.test(l)).join("\n")}`);
+        ok(up, "pulumi up prod after destroy");
+        assertProdRuns(imageA);
+    });
+});
