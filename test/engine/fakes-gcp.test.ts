@@ -222,7 +222,7 @@ describe("real engine: the fake gcp provider plugin", function () {
         await set({ sourceImage: base });
     });
 
-    it("destroy: deletion protection holds the service; a retained repository stays and keeps its name", async () => {
+    it("destroy: deletion protection holds the service; a retained repository stays and keeps its name; a deleted account's ID is free again", async () => {
         const refused = await stack.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 300_000 });
         assert.notStrictEqual(refused.code, 0);
         assert.ok(output(refused).includes("cannot destroy service without setting deletion_protection=false and running `terraform apply`"), output(refused));
@@ -238,8 +238,15 @@ describe("real engine: the fake gcp provider plugin", function () {
         assert.deepStrictEqual(Object.keys(table("artifactregistry.repositories")), [`${PROJECT}/${REGION}/${NAMES.repositoryId}`], "retainOnDelete leaves the repository");
         assert.strictEqual(Object.keys(table("serviceusage.services")).length, 4, "disableOnDestroy: false leaves the APIs on");
 
+        const deleted = Object.values(table<{ accountId: string; uniqueId: string }>("iam.deletedServiceAccounts")).filter((a) => a.accountId === "check-runtime-two");
+        assert.strictEqual(deleted.length, 1);
+
         const again = await up("--continue-on-error");
         assert.notStrictEqual(again.code, 0);
         assert.ok(output(again).includes("Error creating Repository: googleapi: Error 409: the repository already exists."), output(again));
+        // A deleted account's ID can be used again at once, by a new identity (another uniqueId).
+        const recreated = table<{ uniqueId: string }>("iam.serviceAccounts")[`${PROJECT}/check-runtime-two`];
+        assert.ok(recreated, "the account ID was not reusable after its account was deleted");
+        assert.notStrictEqual(recreated.uniqueId, deleted[0].uniqueId);
     });
 });
