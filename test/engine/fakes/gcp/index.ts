@@ -1,7 +1,10 @@
 /**
  * The fake `gcp` resource provider plugin (resource-gcp v9.37.0, the @pulumi/gcp SDK's version):
  * every `gcp:` resource type and invoke onedigest registers, one module per Google Cloud service,
- * over the store in $ONEDIGEST_FAKE_STORE/gcp.json. Started by test/engine/fakes/bin/gcp.
+ * over the store in $ONEDIGEST_FAKE_STORE/gcp.json. Started by test/engine/fakes/bin/gcp. No module
+ * asks to delete before it replaces (none of these resources' Terraform schemas needs it): a
+ * replacement that keeps its name clashes with the resource it replaces unless the program sets
+ * deleteBeforeReplace.
  */
 import { serve, type Cloud } from "../framework";
 import * as artifactregistry from "./artifactregistry";

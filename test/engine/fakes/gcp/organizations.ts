@@ -12,7 +12,7 @@ export const getClientConfig: InvokeFn = (op) => {
     return {
         accessToken: requireEnv("ONEDIGEST_FAKE_GCP_TOKEN"),
         defaultLabels: {},
-        // The Terraform data source's ID: google/services/resourcemanager/data_source_google_client_config.go.
+        // The Terraform data source's ID: google/services/resourcemanager/data_source_google_client_config.go:146.
         id: `projects/${project}/regions/${region}/zones/${zone}`,
         project,
         region,
