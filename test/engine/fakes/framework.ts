@@ -25,6 +25,10 @@
  *   the resource's own `region`/`project` input, else `aws:region` / `gcp:project` … from
  *   Configure), the resource's URN and logical name, and the cloud's clock (`op.now()`).
  *   `read` returns undefined when the resource is gone.
+ * - `importInputs` (optional): the inputs the cloud's record maps back to when the engine imports a
+ *   resource (the `import` option: a Read with no state), as the Terraform bridge extracts them —
+ *   the input fields the cloud keeps, without defaults or zero values. Without it an import's
+ *   Read returns no inputs.
  * Inputs reach modules with secrets unwrapped; outputs whose input was secret go back secret.
  *
  * A module refuses what the cloud refuses by throwing a {@link CloudError} (HTTP status, the
@@ -260,6 +264,7 @@ export interface ResourceModule {
     check?(inputs: Props): Array<{ property: string; reason: string }>;
     create(op: Op, inputs: Props): CreateResult;
     read(op: Op, id: string, state: Props): Props | undefined;
+    importInputs?(op: Op, id: string, outs: Props): Props;
     update(op: Op, id: string, olds: Props, news: Props): Props;
     delete(op: Op, id: string, state: Props): void;
 }
@@ -455,8 +460,14 @@ class FakeProvider implements pulumi.provider.Provider {
         const type = typeOf(urn);
         const module = this.module(type);
         const { plain, secretKeys } = revealProps(props);
-        const outs = this.apply(urn, type, "reading", (op) => module.read(op, id, plain));
-        return outs === undefined ? { id: "", props: {} } : { id, props: wrapSecrets(outs, secretKeys) };
+        // An import reads a resource the stack has no state of: no properties at all.
+        const importing = Object.keys(props).length === 0;
+        const read = this.apply(urn, type, "reading", (op) => {
+            const outs = module.read(op, id, plain);
+            return { outs, inputs: outs !== undefined && importing ? module.importInputs?.(op, id, outs) : undefined };
+        });
+        if (read.outs === undefined) return { id: "", props: {} };
+        return { id, props: wrapSecrets(read.outs, secretKeys), ...(read.inputs ? { inputs: read.inputs } : {}) };
     }
 
     async update(id: string, urn: string, olds: Props, news: Props): Promise<pulumi.provider.UpdateResult> {
@@ -545,6 +556,13 @@ function patchService(provider: FakeProvider, impl: Record<string, Handler>): vo
         resp.setChanges(changed.length > 0 ? provproto.DiffResponse.DiffChanges.DIFF_SOME : provproto.DiffResponse.DiffChanges.DIFF_NONE);
         resp.setDiffsList(changed);
         callback(undefined, resp);
+    };
+    // An import's Read carries no properties at all, which provider.main's read cannot take.
+    const read = impl.read.bind(impl);
+    impl.read = (call, callback) => {
+        const req = call.request as GrpcCall["request"] & { getProperties(): unknown; setProperties(value: unknown): void };
+        if (!req.getProperties()) req.setProperties(pulumiRequire<{ Struct: { fromJavaScript(v: object): unknown } }>("google-protobuf/google/protobuf/struct_pb").Struct.fromJavaScript({}));
+        read(call, callback);
     };
     impl.diff = (call, callback) => {
         try {
