@@ -169,8 +169,8 @@ export interface Leaf {
 export function childPath(base: string, key: string | number): string {
     if (typeof key === "number") return `${base}[${key}]`;
     const safe = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? key : JSON.stringify(key);
-    if (!base) return safe;
-    return safe.startsWith('"') ? `${base}[${safe}]` : `${base}.${safe}`;
+    if (safe.startsWith('"')) return `${base}[${safe}]`;
+    return base ? `${base}.${safe}` : safe;
 }
 
 /** Every scalar of a value, assets' texts among them (`path["file"]`), depth first. */
