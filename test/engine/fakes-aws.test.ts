@@ -5,7 +5,8 @@
  * (a task definition's cpu: a new revision, the old one INACTIVE) while another field updates in
  * place (a log group's retention); name clashes, a secret's recovery window, an ECR repository
  * holding images, an IAM role with a policy still attached and a Beanstalk update of version and
- * settings at once fail with the cloud's own errors; destroy removes what it should and nothing else.
+ * settings at once fail with the cloud's own errors; destroy removes what it should and nothing else;
+ * lookups find what destroy retained, and an import adopts it.
  */
 import * as assert from "assert";
 import { createHash } from "crypto";
@@ -213,5 +214,36 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         assert.match(held, /creating Secrets Manager Secret \(fx-secret\): .*InvalidRequestException: You can't create this secret because a secret with this name is already scheduled for deletion\./);
         clouds.advanceClock("aws", 8 * DAY_MS);
         ok(await again.up(), "pulumi up after the recovery window");
+    });
+
+    it("lookups find what destroy retained and the next up imports it; a missing or scheduled secret is not found, in the provider's words", async () => {
+        const adopt = await stack("adopt", { "aws-fake-check:names": "fx2", "aws-fake-check:variant": "adopt", "aws-fake-check:withGone": true });
+        ok(await adopt.up(), "pulumi up with nothing to adopt");
+        const first = (await adopt.outputs()) as { secretArn: string; lookups: Record<string, { error?: string }> };
+        assert.match(first.lookups.repo.error ?? "", /reading ECR Repository \(fx2-repo\): couldn't find resource/);
+        assert.match(first.lookups.secret.error ?? "", /reading Secrets Manager Secret \(fx2-secret\): couldn't find resource/);
+        const created = table<SecretRecord>("secretsmanager.secrets")["eu-west-1/fx2-secret"];
+
+        ok(await adopt.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "destroy (the repository and the secret retained)");
+        assert.ok(table("ecr.repositories")["eu-west-1/fx2-repo"], "the retained repository is still there");
+        assert.strictEqual(table<SecretRecord>("secretsmanager.secrets")["eu-west-1/fx2-secret"].deletionDate, undefined, "the retained secret was never deleted");
+        assert.ok(table<SecretRecord>("secretsmanager.secrets")["eu-west-1/fx2-gone"].deletionDate, "the other secret is scheduled for deletion");
+
+        await adopt.setAll({ "aws-fake-check:withGone": false });
+        // The engine imports each, then updates what the import could not read back (a secret's
+        // recovery window, a repository's force_delete: no properties of the cloud's).
+        ok(await adopt.up(), "pulumi up adopting what was retained");
+        const second = (await adopt.outputs()) as { secretArn: string; repositoryUrl: string; lookups: Record<string, { error?: string; name?: string; arn?: string }> };
+        assert.deepStrictEqual(second.lookups.repo, { name: "fx2-repo", url: `${clouds.ecr.host}/fx2-repo` });
+        assert.deepStrictEqual(second.lookups.secret, { arn: created.arn, name: "fx2-secret" });
+        assert.match(second.lookups.gone.error ?? "", /reading Secrets Manager Secret \(fx2-gone\): couldn't find resource/);
+        assert.strictEqual(second.secretArn, created.arn, "the stack holds the secret it had, not a new one");
+        const creates = clouds
+            .state("aws")
+            .log.filter((e) => e.op === "create" && ["fx2-repo", "fx2-secret"].some((name) => e.id === name || e.id === created.arn))
+            .map((e) => e.type)
+            .sort();
+        assert.deepStrictEqual(creates, ["aws:ecr/repository:Repository", "aws:secretsmanager/secret:Secret"], "each was created once, by the first up");
+        ok(await adopt.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes after the import");
     });
 });

@@ -15,6 +15,7 @@ import { ACCOUNT_ID, arn, ecrRegistry, refuse, regionOf, required, str, type Cal
 
 const REPOSITORY = "internal/service/ecr/repository.go";
 const LIFECYCLE = "internal/service/ecr/lifecycle_policy.go";
+const REPOSITORY_DATA = "internal/service/ecr/repository_data_source.go";
 
 export const RULES = {
     repositoryName: {
@@ -39,6 +40,11 @@ export const RULES = {
             message: "The specified repository could not be found. Check the spelling of the specified repository and ensure that you are performing operations on the correct registry.",
         },
         source: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutLifecyclePolicy.html (Errors: RepositoryNotFoundException)",
+    },
+    lookupNotFound: {
+        rule: "getRepository finds no repository that is not there (RepositoryNotFoundException becomes retry.NotFoundError)",
+        error: { status: 0, code: "provider", message: "reading ECR Repository ({name}): couldn't find resource" },
+        source: `${REPOSITORY_DATA} dataSourceRepositoryRead; ${REPOSITORY} findRepositories; terraform-plugin-sdk helper/retry/error.go NotFoundError.Error`,
     },
 } as const satisfies Record<string, Rule>;
 
@@ -115,7 +121,22 @@ export interface RepositoryRecord extends Props {
     registryId: string;
     repositoryUrl: string;
     imageTagMutability: string;
+    scanOnPush: boolean;
+    encryption: { encryptionType: string; kmsKey: string };
+    tags: Record<string, string>;
     lifecyclePolicy?: string;
+}
+
+/** What CreateRepository / PutImageScanningConfiguration / TagResource leave in the repository. */
+function held(inputs: Props): Pick<RepositoryRecord, "imageTagMutability" | "scanOnPush" | "encryption" | "tags"> {
+    const scanning = inputs.imageScanningConfiguration as Props | undefined;
+    const encryption = (inputs.encryptionConfigurations as Props[] | undefined)?.[0] ?? {};
+    return {
+        imageTagMutability: str(inputs, "imageTagMutability") ?? "MUTABLE",
+        scanOnPush: scanning?.scanOnPush === true,
+        encryption: { encryptionType: str(encryption, "encryptionType") ?? "AES256", kmsKey: str(encryption, "kmsKey") ?? "" },
+        tags: (inputs.tags as Record<string, string> | undefined) ?? {},
+    };
 }
 
 function repositoryCall(operation: string, name: string): Call {
@@ -132,7 +153,7 @@ export const repository: ResourceModule = {
         const table = op.db.table<RepositoryRecord>(REPOSITORIES);
         if (table[key]) throw refuse(RULES.repositoryName, repositoryCall("CreateRepository", name));
         const repositoryUrl = `${ecrRegistry().host}/${name}`;
-        const record: RepositoryRecord = { name, region, registryId: ACCOUNT_ID, repositoryUrl, imageTagMutability: str(inputs, "imageTagMutability") ?? "MUTABLE" };
+        const record: RepositoryRecord = { name, region, registryId: ACCOUNT_ID, repositoryUrl, ...held(inputs) };
         table[key] = record;
         return { id: name, outs: repositoryOutputs(inputs, record) };
     },
@@ -143,8 +164,21 @@ export const repository: ResourceModule = {
     update(op, id, olds, news) {
         const key = `${regionOf(op, olds)}/${id}`;
         const record = op.db.table<RepositoryRecord>(REPOSITORIES)[key];
-        record.imageTagMutability = str(news, "imageTagMutability") ?? "MUTABLE";
+        Object.assign(record, held(news));
         return repositoryOutputs(news, record);
+    },
+    importInputs(op, id) {
+        // What DescribeRepositories and ListTagsForResource return (REPOSITORY: resourceRepositoryRead),
+        // less defaults; force_delete is no property of the repository, so an import never has it.
+        const record = op.db.table<RepositoryRecord>(REPOSITORIES)[`${regionOf(op)}/${id}`];
+        const encryption = record.encryption.kmsKey ? record.encryption : { encryptionType: record.encryption.encryptionType };
+        return {
+            name: record.name,
+            encryptionConfigurations: [encryption],
+            ...(record.imageTagMutability !== "MUTABLE" ? { imageTagMutability: record.imageTagMutability } : {}),
+            ...(record.scanOnPush ? { imageScanningConfiguration: { scanOnPush: true } } : {}),
+            ...(Object.keys(record.tags).length > 0 ? { tags: record.tags } : {}),
+        };
     },
     delete(op, id, state) {
         const key = `${regionOf(op, state)}/${id}`;
@@ -162,17 +196,17 @@ function repositoryOutputs(inputs: Props, record: RepositoryRecord): Props {
     return {
         ...inputs,
         arn: arn("ecr", record.region, `repository/${record.name}`),
-        encryptionConfigurations: inputs.encryptionConfigurations ?? [{ encryptionType: "AES256", kmsKey: "" }],
+        encryptionConfigurations: [record.encryption],
         forceDelete: inputs.forceDelete ?? false,
-        imageScanningConfiguration: inputs.imageScanningConfiguration ?? { scanOnPush: false },
+        imageScanningConfiguration: { scanOnPush: record.scanOnPush },
         imageTagMutability: record.imageTagMutability,
         imageTagMutabilityExclusionFilters: inputs.imageTagMutabilityExclusionFilters ?? [],
         name: record.name,
         region: record.region,
         registryId: record.registryId,
         repositoryUrl: record.repositoryUrl,
-        tags: inputs.tags ?? {},
-        tagsAll: inputs.tags ?? {},
+        tags: record.tags,
+        tagsAll: record.tags,
     };
 }
 
@@ -199,6 +233,31 @@ export const lifecyclePolicy: ResourceModule = {
         const record = op.db.table<RepositoryRecord>(REPOSITORIES)[`${regionOf(op, state)}/${id}`];
         if (record) delete record.lifecyclePolicy;
     },
+};
+
+/**
+ * `aws.ecr.getRepository` (repository_data_source.go: dataSourceRepositoryRead): DescribeRepositories
+ * by name; one that is not there fails as RULES.lookupNotFound. `mostRecentImageTags` is left out:
+ * the stand-in registry keeps no push times to order tags by.
+ */
+export const getRepository: InvokeFn = (op: Op, args: Props) => {
+    const region = regionOf(op, args);
+    const name = required(args, "name", "aws:ecr/getRepository:getRepository");
+    const record = op.db.table<RepositoryRecord>(REPOSITORIES)[`${region}/${name}`];
+    if (!record) throw refuse(RULES.lookupNotFound, repositoryCall("DescribeRepositories", name), { name });
+    return {
+        arn: arn("ecr", record.region, `repository/${record.name}`),
+        encryptionConfigurations: [record.encryption],
+        id: record.name,
+        imageScanningConfigurations: [{ scanOnPush: record.scanOnPush }],
+        imageTagMutability: record.imageTagMutability,
+        imageTagMutabilityExclusionFilters: [],
+        name: record.name,
+        region: record.region,
+        registryId: record.registryId,
+        repositoryUrl: record.repositoryUrl,
+        tags: record.tags,
+    };
 };
 
 /** 12 hours, as ECR's tokens (API GetAuthorizationToken: "The authorization token is valid for 12 hours"). */

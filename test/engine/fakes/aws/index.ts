@@ -51,6 +51,8 @@ export const aws: Cloud = {
     ],
     invokes: {
         "aws:ecr/getAuthorizationToken:getAuthorizationToken": ecr.getAuthorizationToken,
+        "aws:ecr/getRepository:getRepository": ecr.getRepository,
+        "aws:secretsmanager/getSecret:getSecret": secretsmanager.getSecret,
         "aws:ec2/getVpcs:getVpcs": ec2.getVpcs,
         "aws:ec2/getSubnets:getSubnets": ec2.getSubnets,
         "aws:ec2/getSubnet:getSubnet": ec2.getSubnet,

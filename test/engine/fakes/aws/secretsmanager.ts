@@ -6,11 +6,12 @@
  */
 import { createHash, randomUUID } from "crypto";
 
-import { CloudError, type ForceNew, type Op, type Props, type ResourceModule, type Rule } from "../framework";
+import { CloudError, type ForceNew, type InvokeFn, type Op, type Props, type ResourceModule, type Rule } from "../framework";
 import { arn, hexId, refuse, regionOf, required, str, type Call } from "./common";
 
 const SECRET = "internal/service/secretsmanager/secret.go";
 const VERSION = "internal/service/secretsmanager/secret_version.go";
+const SECRET_DATA = "internal/service/secretsmanager/secret_data_source.go";
 
 export const RULES = {
     secretName: {
@@ -37,6 +38,11 @@ export const RULES = {
         rule: "a secret scheduled for deletion takes no new versions",
         error: { status: 400, code: "InvalidRequestException", message: "You can't perform this operation on the secret because it was marked for deletion." },
         source: `${VERSION} (findSecretVersion treats "because it was marked for deletion" as the secret being gone); API_PutSecretValue.html (InvalidRequestException: the secret is scheduled for deletion)`,
+    },
+    lookupNotFound: {
+        rule: "getSecret finds no secret that is missing or scheduled for deletion (findSecretByID: DeletedDate set is not found)",
+        error: { status: 0, code: "provider", message: "reading Secrets Manager Secret ({id}): couldn't find resource" },
+        source: `${SECRET_DATA} dataSourceSecretRead; ${SECRET} findSecretByID; terraform-plugin-sdk helper/retry/error.go NotFoundError.Error`,
     },
 } as const satisfies Record<string, Rule>;
 
@@ -65,6 +71,10 @@ export interface SecretRecord extends Props {
     name: string;
     region: string;
     description: string;
+    kmsKeyId: string;
+    tags: Record<string, string>;
+    createdDate: string;
+    lastChangedDate: string;
     /** When DeleteSecret scheduled it (a recovery window), and when the window ends. */
     deletedDate?: string;
     deletionDate?: string;
@@ -108,11 +118,20 @@ export const secret: ResourceModule = {
         const region = regionOf(op, inputs);
         const name = required(inputs, "name", "aws:secretsmanager/secret:Secret");
         const table = purge(op);
-        const held = table[`${region}/${name}`];
-        if (held?.deletionDate) throw refuse(RULES.scheduledForDeletion, secretCall("CreateSecret", name));
-        if (held) throw refuse(RULES.secretName, secretCall("CreateSecret", name));
+        const existing = table[`${region}/${name}`];
+        if (existing?.deletionDate) throw refuse(RULES.scheduledForDeletion, secretCall("CreateSecret", name));
+        if (existing) throw refuse(RULES.secretName, secretCall("CreateSecret", name));
         // Secrets Manager appends a hyphen and six random characters to the name in the ARN.
-        const record: SecretRecord = { arn: arn("secretsmanager", region, `secret:${name}-${hexId(3)}`), name, region, description: str(inputs, "description") ?? "", versions: {} };
+        const now = new Date(op.now()).toISOString();
+        const record: SecretRecord = {
+            arn: arn("secretsmanager", region, `secret:${name}-${hexId(3)}`),
+            name,
+            region,
+            ...held(inputs),
+            createdDate: now,
+            lastChangedDate: now,
+            versions: {},
+        };
         table[`${region}/${name}`] = record;
         return { id: record.arn, outs: secretOutputs(inputs, record) };
     },
@@ -122,8 +141,21 @@ export const secret: ResourceModule = {
     },
     update(op, id, _olds, news) {
         const [, record] = byIdOrName(purge(op), regionOf(op, news), id)!;
-        record.description = str(news, "description") ?? "";
+        Object.assign(record, held(news), { lastChangedDate: new Date(op.now()).toISOString() });
         return secretOutputs(news, record);
+    },
+    importInputs(op, id) {
+        // What DescribeSecret returns (SECRET: resourceSecretRead), less defaults. The recovery window
+        // is no property of the secret: Read never sets recovery_window_in_days, so an imported
+        // secret has none (the provider's own import tests ignore it: secret_test.go,
+        // ImportStateVerifyIgnore "recovery_window_in_days").
+        const [, record] = byIdOrName(purge(op), regionOf(op), id)!;
+        return {
+            name: record.name,
+            ...(record.description ? { description: record.description } : {}),
+            ...(record.kmsKeyId ? { kmsKeyId: record.kmsKeyId } : {}),
+            ...(Object.keys(record.tags).length > 0 ? { tags: record.tags } : {}),
+        };
     },
     delete(op, id, state) {
         const table = purge(op);
@@ -139,23 +171,56 @@ export const secret: ResourceModule = {
     },
 };
 
+/** What CreateSecret / UpdateSecret / TagResource leave in the secret. */
+function held(inputs: Props): Pick<SecretRecord, "description" | "kmsKeyId" | "tags"> {
+    return { description: str(inputs, "description") ?? "", kmsKeyId: str(inputs, "kmsKeyId") ?? "", tags: (inputs.tags as Record<string, string> | undefined) ?? {} };
+}
+
 function secretOutputs(inputs: Props, record: SecretRecord): Props {
     return {
         ...inputs,
         arn: record.arn,
         description: record.description,
         forceOverwriteReplicaSecret: inputs.forceOverwriteReplicaSecret ?? false,
-        kmsKeyId: inputs.kmsKeyId ?? "",
+        kmsKeyId: record.kmsKeyId,
         name: record.name,
         namePrefix: "",
         policy: inputs.policy ?? "",
         recoveryWindowInDays: recoveryWindow(inputs),
         region: record.region,
         replicas: inputs.replicas ?? [],
-        tags: inputs.tags ?? {},
-        tagsAll: inputs.tags ?? {},
+        tags: record.tags,
+        tagsAll: record.tags,
     };
 }
+
+/**
+ * `aws.secretsmanager.getSecret` (SECRET_DATA: dataSourceSecretRead) by `arn` or `name`:
+ * findSecretByID, which treats a secret scheduled for deletion (DeletedDate set) as not found —
+ * "reading Secrets Manager Secret (<id>): couldn't find resource" (retry.NotFoundError.Error,
+ * terraform-plugin-sdk helper/retry/error.go).
+ */
+export const getSecret: InvokeFn = (op: Op, args: Props) => {
+    const region = regionOf(op, args);
+    const secretId = str(args, "arn") ?? str(args, "name");
+    if (!secretId) throw new CloudError(0, "provider", 'one of `arn,name` must be specified');
+    const found = byIdOrName(purge(op), region, secretId);
+    if (!found || found[1].deletionDate) throw refuse(RULES.lookupNotFound, secretCall("DescribeSecret", secretId), { id: secretId });
+    const record = found[1];
+    return {
+        arn: record.arn,
+        createdDate: record.createdDate,
+        description: record.description,
+        id: record.arn,
+        kmsKeyId: record.kmsKeyId,
+        lastChangedDate: record.lastChangedDate,
+        name: record.name,
+        policy: "",
+        region: record.region,
+        tags: record.tags,
+        type: "",
+    };
+};
 
 export const secretVersion: ResourceModule = {
     type: "aws:secretsmanager/secretVersion:SecretVersion",
@@ -174,6 +239,7 @@ export const secretVersion: ResourceModule = {
         for (const v of Object.values(record.versions)) {
             v.stages = v.stages.includes("AWSCURRENT") ? ["AWSPREVIOUS"] : v.stages.filter((s) => s !== "AWSPREVIOUS");
         }
+        record.lastChangedDate = new Date(op.now()).toISOString();
         const versionId = randomUUID();
         record.versions[versionId] = { versionId, stages: ["AWSCURRENT"], sha256: createHash("sha256").update(value).digest("hex"), createdAt: new Date(op.now()).toISOString() };
         return { id: `${record.arn}|${versionId}`, outs: { ...inputs, arn: record.arn, region, versionId, versionStages: ["AWSCURRENT"], secretBinary: inputs.secretBinary ?? "" } };
