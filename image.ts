@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { projectRoot, type AppConfig, type ImageConfig } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
 import { RegistryPush } from "./registry/push";
-import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials } from "./registryAuth";
+import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials, type RegistryLogin } from "./registryAuth";
 import { PROJECT } from "./validate";
 
 export const APP_DIR = path.join(projectRoot(), "app");
@@ -91,8 +91,29 @@ class Artifact implements ImageArtifact {
     }
 }
 
+/** Another stack's image, as read before any resource: what to pull, the ID it must have, the login. */
+export interface Promotion {
+    readonly ref: string;
+    readonly imageId: string;
+    readonly login: pulumi.Output<RegistryLogin>;
+}
+
+/**
+ * Reads the stack a promotion comes from, before any resource is created: a stack that exports no
+ * image, or an image in a registry this stack cannot log in to, stops the program with its own
+ * message (the stack reference is read, nothing is created).
+ */
+export async function lookUpPromotion(config: ImageConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}): Promise<Promotion | undefined> {
+    if (config.source !== "promote") return undefined;
+    const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
+    const [id, deployments] = await Promise.all([from.getOutputDetails("imageId"), from.getOutputDetails("deployments")]);
+    const imageId = checkImageId(String(id.value ?? id.secretValue), `${config.promoteFrom}'s imageId`);
+    const ref = promotedRef(config.promoteFrom, deployments.value ?? deployments.secretValue);
+    return { ref, imageId, login: loginFor(registryHost(ref), registries, `promotion from ${config.promoteFrom}`) };
+}
+
 /** The one image of this deployment: at most one docker.Image per `pulumi up`. */
-export function resolveImage(config: ImageConfig, app: AppConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}): ImageArtifact {
+export function resolveImage(config: ImageConfig, app: AppConfig, registries: RegistryCredentials, promotion?: Promotion, opts: pulumi.CustomResourceOptions = {}): ImageArtifact {
     switch (config.source) {
         case "build": {
             const version = packageVersion();
@@ -125,19 +146,15 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
             return new Artifact(imageId, config.platform);
         }
         case "promote": {
-            const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
-            const promotedId = from.requireOutput("imageId").apply((id) => checkImageId(String(id), `${config.promoteFrom}'s imageId`));
-            const ref = from.requireOutput("deployments").apply((deployments) => promotedRef(config.promoteFrom, deployments));
-            // The registry is known once the other stack's outputs are read; so are its credentials.
-            const login = ref.apply((r) => loginFor(registryHost(r), registries, `promotion from ${config.promoteFrom}`));
-            const provider = registryProvider(`${app.name}-pull`, login, opts);
+            if (!promotion) throw new Error(`promotion from ${config.promoteFrom}: its stack was not read first (lookUpPromotion)`);
+            const provider = registryProvider(`${app.name}-pull`, promotion.login, opts);
             const pulled = new docker.RemoteImage(
                 `${app.name}-promoted`,
-                { name: ref, platform: config.platform, keepLocally: true },
+                { name: promotion.ref, platform: config.platform, keepLocally: true },
                 { ...opts, provider },
             );
             // The bits pulled must be the bits the other stack tested; refuse anything else.
-            const imageId = pulumi.all([pulled.imageId, promotedId]).apply(([got, want]) => {
+            const imageId = pulumi.all([pulled.imageId, promotion.imageId]).apply(([got, want]) => {
                 if (got !== want) {
                     throw new Error(`promotion refused: ${config.promoteFrom} exports imageId ${want} but its image pulled as ${got}`);
                 }

@@ -1,26 +1,41 @@
-/** onedigest: config → the one image → one deployment per configured target → exports. */
+/** onedigest: config → lookups → the one image → one deployment per configured target → exports. */
 import * as pulumi from "@pulumi/pulumi";
 
 import { loadConfig } from "./config";
-import { engineImageStore, requireClassicImageStore, resolveImage } from "./image";
+import { engineImageStore, lookUpPromotion, requireClassicImageStore, resolveImage } from "./image";
 import { modules, type TargetKind } from "./providers";
 import { GeneratedSecret } from "./providers/generatedSecret";
 import { SharedRegistry, exportable, isProductionStack } from "./providers/shared";
 import { HEALTH_PATH, type AppSpec, type Deployment } from "./providers/types";
 
+// Config is read and checked as the program loads: a bad value stops it at once, before any resource.
 const config = loadConfig();
 // Before any resource: the identity of the bits depends on the engine's image store.
 requireClassicImageStore(engineImageStore());
-const secretKey = config.secretKey ?? new GeneratedSecret(`${config.app.name}-secret-key`).value;
-const app: AppSpec = { ...config.app, stack: config.stack, production: isProductionStack(config.stack), secretKey, healthPath: HEALTH_PATH };
-const image = resolveImage(config.image, config.app, config.registries);
-const shared = new SharedRegistry();
 
-const deployed: Array<[TargetKind, Deployment]> = config.targets.map((kind) => [
-    kind,
-    modules[kind].deploy(`${config.app.name}-${kind}`, { app, image, settings: config.settings[kind], shared }),
-]);
+export = async () => {
+    const production = isProductionStack(config.stack);
+    // Every lookup before the first resource is created: what is missing (a network, a login, a stack
+    // to promote from) is the program's own message, and nothing has been made.
+    const lookupCtx = { app: { name: config.app.name, stack: config.stack, production } };
+    const [promotion, ...prepared] = await Promise.all([
+        lookUpPromotion(config.image, config.registries),
+        ...config.targets.map((kind) => modules[kind].prepare(config.settings[kind], lookupCtx)),
+    ]);
 
-export const imageId = image.imageId;
-export const deployments = pulumi.output(Object.fromEntries(deployed.map(([kind, d]) => [kind, exportable(d)])));
-export const url = deployed[0][1].url;
+    const secretKey = config.secretKey ?? new GeneratedSecret(`${config.app.name}-secret-key`).value;
+    const app: AppSpec = { ...config.app, stack: config.stack, production, secretKey, healthPath: HEALTH_PATH };
+    const image = resolveImage(config.image, config.app, config.registries, promotion);
+    const shared = new SharedRegistry();
+
+    const deployed: Array<[TargetKind, Deployment]> = config.targets.map((kind, i) => [
+        kind,
+        modules[kind].deploy(`${config.app.name}-${kind}`, { app, image, settings: prepared[i], shared }),
+    ]);
+
+    return {
+        imageId: image.imageId,
+        deployments: pulumi.output(Object.fromEntries(deployed.map(([kind, d]) => [kind, exportable(d)]))),
+        url: deployed[0][1].url,
+    };
+};

@@ -4,7 +4,7 @@ import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, findRetained, requireAwsRegion, sharedEcr, sharedSecretKey, type Retained } from "./awsShared";
 import { LIMITS } from "./names";
 import { TargetComponent, plainEnv, scopedName } from "./shared";
 import type { AppSpec, Platform, TargetArgs, TargetModule } from "./types";
@@ -29,6 +29,8 @@ export interface BeanstalkSettings {
     readonly logRetentionDays: number;
     /** Images kept in ECR (when this target creates the shared repository). @default 20 */
     readonly keepImages: number;
+    /** What an earlier `pulumi destroy` of this production stack left to adopt (`prepare`). */
+    readonly retained?: Retained;
 }
 
 export interface Setting {
@@ -157,8 +159,8 @@ export class BeanstalkEnvironment extends TargetComponent {
         super("onedigest:aws:BeanstalkEnvironment", name, {}, opts);
         const { app, image, settings: s, shared } = args;
         const child = { parent: this };
-        const ecr = sharedEcr(shared, app, image, s.keepImages);
-        const secretKey = sharedSecretKey(shared, app);
+        const ecr = sharedEcr(shared, app, image, s.keepImages, s.retained);
+        const secretKey = sharedSecretKey(shared, app, s.retained);
 
         const bucket = new aws.s3.Bucket(`${name}-bundles`, { bucketPrefix: `${scopedName(app, { max: LIMITS.bucketPrefix.max - 1 })}-`, forceDestroy: true }, child);
         new aws.s3.BucketPublicAccessBlock(
@@ -296,6 +298,9 @@ export const awsBeanstalk: TargetModule<BeanstalkSettings> = {
             logRetentionDays: r.numberOneOf("logRetentionDays", LOG_RETENTION_DAYS, 30) ?? 30,
             keepImages: r.requiredInteger("keepImages", 1, 1000, 20),
         };
+    },
+    async prepare(s, ctx) {
+        return { ...s, retained: await findRetained(ctx.app) };
     },
     deploy: (name, args, opts) => new BeanstalkEnvironment(name, args, opts),
 };

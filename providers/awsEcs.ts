@@ -2,7 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, requireAwsRegion, sharedEcr, sharedSecretKey } from "./awsShared";
+import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, findRetained, requireAwsRegion, sharedEcr, sharedSecretKey, type Retained } from "./awsShared";
 import { LIMITS, physicalName } from "./names";
 import { TargetComponent, plainEnv, scopedName } from "./shared";
 import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type TargetArgs, type TargetModule } from "./types";
@@ -45,6 +45,10 @@ export interface EcsSettings {
     readonly subnetIds?: readonly string[];
     /** Private subnets for the tasks (they then get no public IP; they need a NAT or VPC endpoints). */
     readonly taskSubnetIds?: readonly string[];
+    /** The network the service runs in, as `prepare` found it (the configured one, or the default VPC's). */
+    readonly network?: { readonly vpcId: string; readonly subnetIds: readonly string[] };
+    /** What an earlier `pulumi destroy` of this production stack left to adopt (`prepare`). */
+    readonly retained?: Retained;
     /** HTTPS on 443 with HTTP→HTTPS redirect when set. */
     readonly certificateArn?: string;
     /** Public hostname (DNS is yours to point at the ALB). */
@@ -112,29 +116,32 @@ function noNetwork(why: string): never {
     ]);
 }
 
-/** The region's default VPC, looked up so that its absence is a clear message, not a provider error. */
-function defaultVpcId(region: string, opts: pulumi.InvokeOptions): pulumi.Output<string> {
-    return aws.ec2
-        .getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, opts)
-        .ids.apply((ids) => ids[0] ?? noNetwork(`this account has no default VPC in ${region}`));
-}
-
-/** The configured ALB subnets, once AWS confirms they span at least two availability zones. */
-function twoZones(subnetIds: readonly string[], opts: pulumi.InvokeOptions): pulumi.Output<string[]> {
-    const zones = subnetIds.map((id) => aws.ec2.getSubnetOutput({ id }, opts).availabilityZone);
-    return pulumi.all(zones).apply((azs) => {
-        if (new Set(azs).size < 2) {
+/**
+ * The network to deploy into, looked up before any resource so that a missing one is a clear message,
+ * not a provider error: the configured VPC once AWS confirms its subnets span two availability zones,
+ * else the region's default VPC (a filter that may match nothing, not a lookup that fails) and its
+ * default subnets, one per zone.
+ */
+export async function findNetwork(s: Pick<EcsSettings, "region" | "vpcId" | "subnetIds">): Promise<{ vpcId: string; subnetIds: readonly string[] }> {
+    if (s.vpcId && s.subnetIds) {
+        const zones = await Promise.all(s.subnetIds.map(async (id) => (await aws.ec2.getSubnet({ id })).availabilityZone));
+        if (new Set(zones).size < 2) {
             throw new ConfigError([
                 {
                     key: `${PROJECT}:ecs.subnetIds`,
-                    value: subnetIds,
-                    allowed: `subnets in at least two availability zones (an ALB needs two; these are all in ${azs[0]})`,
+                    value: s.subnetIds,
+                    allowed: `subnets in at least two availability zones (an ALB needs two; these are all in ${zones[0]})`,
                     fix: setCommand(`${PROJECT}:ecs.subnetIds`, SUBNETS_EXAMPLE),
                 },
             ]);
         }
-        return [...subnetIds];
-    });
+        return { vpcId: s.vpcId, subnetIds: s.subnetIds };
+    }
+    const vpcId = (await aws.ec2.getVpcs({ filters: [{ name: "is-default", values: ["true"] }] })).ids[0] ?? noNetwork(`this account has no default VPC in ${s.region}`);
+    const subnets = (await aws.ec2.getSubnets({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] })).ids;
+    // One default subnet per zone: two of them are two zones.
+    if (subnets.length < 2) noNetwork(`the default VPC in ${s.region} has ${subnets.length} default subnet(s); an ALB needs two zones`);
+    return { vpcId, subnetIds: subnets };
 }
 
 export class EcsService extends TargetComponent {
@@ -145,16 +152,12 @@ export class EcsService extends TargetComponent {
         const child = { parent: this };
         const https = s.certificateArn !== undefined;
 
-        const ecr = sharedEcr(shared, app, image, s.keepImages);
-        const secretKey = sharedSecretKey(shared, app);
+        const ecr = sharedEcr(shared, app, image, s.keepImages, s.retained);
+        const secretKey = sharedSecretKey(shared, app, s.retained);
 
-        const vpcId = s.vpcId ?? defaultVpcId(s.region, child);
-        const albSubnets = s.subnetIds
-            ? twoZones(s.subnetIds, child)
-            : aws.ec2
-                  .getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpcId] }, { name: "default-for-az", values: ["true"] }] }, child)
-                  // One default subnet per zone: two of them are two zones.
-                  .ids.apply((ids) => (ids.length >= 2 ? ids : noNetwork(`the default VPC in ${s.region} has ${ids.length} default subnet(s); an ALB needs two zones`)));
+        if (!s.network) throw new Error("aws-ecs: deploy before prepare (the network is looked up first)");
+        const { vpcId } = s.network;
+        const albSubnets = [...s.network.subnetIds];
         const taskSubnets = (s.taskSubnetIds && [...s.taskSubnetIds]) ?? albSubnets;
 
         const albSg = new aws.ec2.SecurityGroup(`${name}-alb-sg`, { vpcId, description: `${app.name} load balancer` }, child);
@@ -416,6 +419,10 @@ export const awsEcs: TargetModule<EcsSettings> = {
             healthCheckGraceSeconds: r.requiredInteger("healthCheckGraceSeconds", 0, 600, 30),
             taskPolicyArns: r.stringList("taskPolicyArns", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess", policyArn) ?? [],
         };
+    },
+    async prepare(s, ctx) {
+        const [network, retained] = await Promise.all([findNetwork(s), findRetained(ctx.app)]);
+        return { ...s, network, retained };
     },
     deploy: (name, args, opts) => new EcsService(name, args, opts),
 };

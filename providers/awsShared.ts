@@ -22,6 +22,30 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 /** TLS 1.3 with 1.2 fallback: the ALB policy AWS recommends for new listeners. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
+/**
+ * What an earlier `pulumi destroy` of a production stack left in the account, found by name: the
+ * ECR repository (its rollback history) and the SECRET_KEY secret. The next `up` adopts them
+ * (`import`) instead of failing on names they still hold.
+ */
+export interface Retained {
+    /** The repository's name, as ECR imports it. */
+    readonly ecrRepository?: string;
+    /** The secret's ARN, as Secrets Manager imports it. */
+    readonly secretArn?: string;
+}
+
+/** Looks the retained resources up; outside production nothing is retained, so nothing is asked. */
+export async function findRetained(app: Pick<AppSpec, "name" | "stack" | "production">): Promise<Retained> {
+    if (!app.production) return {};
+    // A lookup that fails finds nothing: the resource is created, and a real problem (credentials,
+    // region) then shows as that resource's own error.
+    const [repository, secret] = await Promise.all([
+        aws.ecr.getRepository({ name: scopedName(app, LIMITS.ecrRepository) }).then((r) => r.name, () => undefined),
+        aws.secretsmanager.getSecret({ name: scopedName(app, LIMITS.awsSecret, "secret-key") }).then((s) => s.arn, () => undefined),
+    ]);
+    return { ...(repository ? { ecrRepository: repository } : {}), ...(secret ? { secretArn: secret } : {}) };
+}
+
 export interface EcrRepository {
     readonly repository: aws.ecr.Repository;
     readonly pushed: PushedImage;
@@ -31,7 +55,7 @@ export class EcrImage extends pulumi.ComponentResource implements EcrRepository 
     readonly repository: aws.ecr.Repository;
     readonly pushed: PushedImage;
 
-    constructor(name: string, args: { app: AppSpec; image: ImageArtifact; keepImages: number }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: { app: AppSpec; image: ImageArtifact; keepImages: number; retained?: string }, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:EcrImage", name, {}, opts);
         const child = { parent: this };
         this.repository = new aws.ecr.Repository(
@@ -46,7 +70,7 @@ export class EcrImage extends pulumi.ComponentResource implements EcrRepository 
                 // the repository; a production repository (rollback history) is left in the account.
                 forceDelete: !args.app.production,
             },
-            { ...child, retainOnDelete: args.app.production },
+            { ...child, retainOnDelete: args.app.production, ...(args.retained ? { import: args.retained } : {}) },
         );
         new aws.ecr.LifecyclePolicy(
             `${name}-lifecycle`,
@@ -81,8 +105,8 @@ export class EcrImage extends pulumi.ComponentResource implements EcrRepository 
 }
 
 /** The one ECR repository and push of this stack. */
-export function sharedEcr(shared: SharedResources, app: AppSpec, image: ImageArtifact, keepImages: number): EcrImage {
-    return shared.once("aws:ecr", () => new EcrImage(`${app.name}-ecr`, { app, image, keepImages }));
+export function sharedEcr(shared: SharedResources, app: AppSpec, image: ImageArtifact, keepImages: number, retained: Retained = {}): EcrImage {
+    return shared.once("aws:ecr", () => new EcrImage(`${app.name}-ecr`, { app, image, keepImages, retained: retained.ecrRepository }));
 }
 
 /** SECRET_KEY in Secrets Manager, read by the platforms at start; never in task or environment JSON. */
@@ -94,18 +118,19 @@ export class SecretKey extends pulumi.ComponentResource {
      */
     readonly versionId: pulumi.Output<string>;
 
-    constructor(name: string, args: { app: AppSpec }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: { app: AppSpec; retained?: string }, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:SecretKey", name, {}, opts);
         this.secret = new aws.secretsmanager.Secret(
             `${name}-secret`,
             {
                 name: scopedName(args.app, LIMITS.awsSecret, "secret-key"),
                 description: `SECRET_KEY of ${args.app.name} (${args.app.stack})`,
-                // Outside production a destroyed secret is gone at once, so its name is free again;
-                // a production secret can be restored for 7 days (its name stays taken meanwhile).
+                // Outside production a destroyed secret is gone at once, so its name is free again.
+                // A production secret outlives `pulumi destroy` (the next `up` adopts it), and one
+                // deleted otherwise can be restored for 7 days (its name stays taken meanwhile).
                 recoveryWindowInDays: args.app.production ? 7 : 0,
             },
-            { parent: this },
+            { parent: this, retainOnDelete: args.app.production, ...(args.retained ? { import: args.retained } : {}) },
         );
         const version = new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: this.secret.id, secretString: pulumi.secret(args.app.secretKey) }, { parent: this });
         this.versionId = version.versionId;
@@ -113,8 +138,8 @@ export class SecretKey extends pulumi.ComponentResource {
     }
 }
 
-export function sharedSecretKey(shared: SharedResources, app: AppSpec): SecretKey {
-    return shared.once("aws:secret-key", () => new SecretKey(`${app.name}-secret-key`, { app }));
+export function sharedSecretKey(shared: SharedResources, app: AppSpec, retained: Retained = {}): SecretKey {
+    return shared.once("aws:secret-key", () => new SecretKey(`${app.name}-secret-key`, { app, retained: retained.secretArn }));
 }
 
 /** An IAM trust policy for one AWS service principal. */

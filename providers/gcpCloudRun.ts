@@ -43,6 +43,11 @@ export interface CloudRunSettings {
     readonly deletionProtection: boolean;
     /** Artifact Registry repository ID. @default `<app>-<stack>` */
     readonly repository: string;
+    /**
+     * The repository's import ID when an earlier `pulumi destroy` of this production stack left it in
+     * the project (`prepare` looks it up): the next `up` adopts it instead of failing on its name.
+     */
+    readonly retainedRepository?: string;
 }
 
 function mebibytes(memory: string): number {
@@ -75,8 +80,9 @@ export class CloudRunService extends TargetComponent {
                 description: `Images of ${app.name}, deployed by digest`,
                 dockerConfig: { immutableTags: true },
             },
-            // A production registry (the rollback history) is left in the project by `pulumi destroy`.
-            { ...child, dependsOn: [registryApi], retainOnDelete: app.production },
+            // A production registry (the rollback history) is left in the project by `pulumi destroy`,
+            // and adopted by the next `up`.
+            { ...child, dependsOn: [registryApi], retainOnDelete: app.production, ...(s.retainedRepository ? { import: s.retainedRepository } : {}) },
         );
         // The repository's own endpoint (`<location>-docker.pkg.dev/<project>/<id>`), as the API reports it.
         const registryUri = repository.registryUri;
@@ -200,6 +206,15 @@ export const gcpCloudRun: TargetModule<CloudRunSettings> = {
                 r.string("repository", ctx.appName, { pattern: /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, allowed: "an Artifact Registry repository ID (a-z, 0-9, '-')" }) ??
                 physicalName([ctx.appName, ctx.stack], LIMITS.artifactRepository),
         };
+    },
+    async prepare(s, ctx) {
+        if (!ctx.app.production) return s;
+        // A lookup that fails finds nothing: the repository is created (a real problem shows as its error).
+        const found = await gcp.artifactregistry.getRepository({ project: s.project, location: s.region, repositoryId: s.repository }).then(
+            () => true,
+            () => false,
+        );
+        return found ? { ...s, retainedRepository: `projects/${s.project}/locations/${s.region}/repositories/${s.repository}` } : s;
     },
     deploy: (name, args, opts) => new CloudRunService(name, args, opts),
 };

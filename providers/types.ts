@@ -124,6 +124,11 @@ export interface ParseContext {
     readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** What a target's lookups know of the deployment before any resource exists. */
+export interface LookupContext {
+    readonly app: Pick<AppSpec, "name" | "stack" | "production">;
+}
+
 /** One deployment target: its settings key, how to validate them, and how to deploy. */
 export interface TargetModule<S> {
     /** The kind as users write it in `onedigest:targets`; the key of this module in providers/index.ts. */
@@ -140,6 +145,12 @@ export interface TargetModule<S> {
     readonly generatedSecretKeyIsEnough?: boolean;
     /** Validates the settings (recording problems on the reader); must not create resources. */
     parse(settings: Reader, ctx: ParseContext): S;
+    /**
+     * Lookups the target needs before any resource is registered (the network it deploys into, what
+     * an earlier `pulumi destroy` left to adopt), returning the settings with what they found. A
+     * missing thing is a ConfigError naming the key: the program's first line, and nothing created.
+     */
+    prepare?(settings: S, ctx: LookupContext): Promise<S>;
     deploy(name: string, args: TargetArgs<S>, opts?: pulumi.ComponentResourceOptions): Deployment;
 }
 
@@ -150,6 +161,7 @@ export interface Target {
     readonly platforms: readonly Platform[];
     readonly generatedSecretKeyIsEnough: boolean;
     parse(settings: Reader, ctx: ParseContext): unknown;
+    prepare(settings: unknown, ctx: LookupContext): Promise<unknown>;
     deploy(name: string, args: TargetArgs<unknown>, opts?: pulumi.ComponentResourceOptions): Deployment;
 }
 
@@ -161,6 +173,7 @@ export function defineTarget<S>(module: TargetModule<S>): Target {
         platforms: module.platforms,
         generatedSecretKeyIsEnough: module.generatedSecretKeyIsEnough ?? false,
         parse: (settings, ctx) => module.parse(settings, ctx),
+        prepare: (settings, ctx) => (module.prepare ? module.prepare(settings as S, ctx) : Promise.resolve(settings)),
         deploy: (name, args, opts) => module.deploy(name, { ...args, settings: args.settings as S }, opts),
     };
 }

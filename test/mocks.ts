@@ -52,7 +52,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     /** Logical names each resource was registered as depending on (dependsOn and input dependencies). */
     readonly dependencies = new Map<string, string[]>();
     /** Resource options that change what the engine does on update, replace and destroy, by logical name. */
-    readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; additionalSecretOutputs: string[] }>();
+    readonly lifecycle = new Map<string, { retainOnDelete: boolean; deleteBeforeReplace: boolean; ignoreChanges: string[]; additionalSecretOutputs: string[]; importId: string }>();
     /** What each component registered as its outputs (`registerOutputs`), by logical name. */
     readonly componentOutputs = new Map<string, Record<string, unknown>>();
     /** The logical name of each resource's parent (the stack's, `onedigest-<stack>`, for top-level ones). */
@@ -108,6 +108,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { arn: "arn:aws:iam::156460612806:root", id: "156460612806" };
             case "gcp:organizations/getClientConfig:getClientConfig":
                 return { accessToken: "ya29.short-lived-token", project: "p", region: "r", zone: "z", id: "x" };
+            // A fresh account: nothing an earlier destroy retained (tests that adopt override these).
+            case "aws:ecr/getRepository:getRepository":
+            case "aws:secretsmanager/getSecret:getSecret":
+            case "gcp:artifactregistry/getRepository:getRepository":
+                throw new Error(`${args.token}: not found`);
             case "gcp:organizations/getProject:getProject":
                 return { number: "987654321", projectId: inputs.projectId ?? "p", name: "p" };
             default:
@@ -229,6 +234,7 @@ interface RegisterRequest {
     getRetainondelete(): boolean | undefined;
     getDeletebeforereplace(): boolean;
     getIgnorechangesList(): string[];
+    getImportid(): string;
     getAdditionalsecretoutputsList(): string[];
     getParent(): string;
 }
@@ -252,6 +258,7 @@ function recordDependencies(mocks: RecordingMocks): void {
             deleteBeforeReplace: req.getDeletebeforereplace(),
             ignoreChanges: req.getIgnorechangesList(),
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            importId: req.getImportid(),
         });
         const parent = req.getParent();
         mocks.parents.set(req.getName(), parent.slice(parent.lastIndexOf("::") + 2));
@@ -288,7 +295,7 @@ export async function runProgram(
     options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] } = {},
 ): Promise<ProgramRun> {
     const mocks = await prepare(config, options);
-    const program = require(path.join(ROOT, "index")) as Record<string, unknown>;
+    const program = await evaluate();
     const outputs: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(program)) outputs[key] = await promiseOf(value as pulumi.Input<unknown>);
     await settle();
@@ -320,11 +327,17 @@ export function bundleFiles(bundle: Recorded): Readonly<Record<string, string>> 
     return files;
 }
 
+/** The program as the language host runs it: its module's export is an async function returning the stack's outputs. */
+async function evaluate(): Promise<Record<string, unknown>> {
+    const main = require(path.join(ROOT, "index")) as () => Promise<Record<string, unknown>>;
+    return main();
+}
+
 /** Runs the program expecting a config error; returns its message and what got registered. */
 export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string; plainKeys?: readonly string[] } = {}): Promise<{ message: string; resources: Recorded[] }> {
     const mocks = await prepare(config, options);
     try {
-        require(path.join(ROOT, "index"));
+        await evaluate();
     } catch (err) {
         await settle();
         return { message: (err as Error).message, resources: mocks.resources };

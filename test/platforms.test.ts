@@ -15,14 +15,11 @@ const AWS = { "aws:region": "eu-west-1" };
 const CLOUD = { ...AWS, "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
 
 describe("platforms: ECS networks", () => {
-    it("an account without a default VPC gets a message naming ecs.vpcId and ecs.subnetIds", async () => {
-        await assert.rejects(
-            runProgram({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getVpcs:getVpcs": () => ({ ids: [], id: "eu-west-1" }) } }),
-            (err: Error) => {
-                assert.match(err.message, /onedigest:ecs\.vpcId: got \(not set\); expected a VPC with public subnets in two availability zones \(this account has no default VPC in eu-west-1\)\. Fix: pulumi config set --path onedigest:ecs\.vpcId vpc-0123456789abcdef0 && pulumi config rm --path onedigest:ecs\.subnetIds && pulumi config set --path 'onedigest:ecs\.subnetIds\[0\]' subnet-0123456789abcdef0/);
-                return true;
-            },
-        );
+    it("an account without a default VPC gets a message naming ecs.vpcId and ecs.subnetIds, before any resource", async () => {
+        const { message, resources } = await runProgramError({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getVpcs:getVpcs": () => ({ ids: [], id: "eu-west-1" }) } });
+        assert.match(message, /^onedigest:ecs\.vpcId: got \(not set\); expected a VPC with public subnets in two availability zones \(this account has no default VPC in eu-west-1\)\. Fix: pulumi config set --path onedigest:ecs\.vpcId vpc-0123456789abcdef0 && pulumi config rm --path onedigest:ecs\.subnetIds && pulumi config set --path 'onedigest:ecs\.subnetIds\[0\]' subnet-0123456789abcdef0/);
+        // Looked up first: the message is the program's own, not a provider's serialization error, and nothing was registered.
+        assert.deepStrictEqual(resources, []);
     });
 
     it("looks the default VPC up with a filter that may match nothing (not a lookup that fails)", async () => {
@@ -31,18 +28,22 @@ describe("platforms: ECS networks", () => {
         assert.ok(!run.mocks.invokes.some((i) => i.token === "aws:ec2/getVpc:getVpc"));
     });
 
-    it("configured subnets in one availability zone are refused", async () => {
+    it("configured subnets in one availability zone are refused, before any resource", async () => {
         const subnetIds = ["subnet-0123456789abcdef0", "subnet-0123456789abcde10"];
-        await assert.rejects(
-            runProgram({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } }),
-            /onedigest:ecs\.subnetIds: got \["subnet-0123456789abcdef0","subnet-0123456789abcde10"\]; expected subnets in at least two availability zones \(an ALB needs two; these are all in eu-west-10\)\. Fix: pulumi config rm --path onedigest:ecs\.subnetIds && pulumi config set --path 'onedigest:ecs\.subnetIds\[0\]' subnet-0123456789abcdef0 && pulumi config set --path 'onedigest:ecs\.subnetIds\[1\]' subnet-0123456789abcdef1$/,
+        const { message, resources } = await runProgramError({ targets: ["aws-ecs"], ...AWS, ecs: { vpcId: "vpc-0123456789abcdef0", subnetIds } });
+        assert.deepStrictEqual(resources, []);
+        assert.match(
+            message,
+            /^onedigest:ecs\.subnetIds: got \["subnet-0123456789abcdef0","subnet-0123456789abcde10"\]; expected subnets in at least two availability zones \(an ALB needs two; these are all in eu-west-10\)\. Fix: pulumi config rm --path onedigest:ecs\.subnetIds && pulumi config set --path 'onedigest:ecs\.subnetIds\[0\]' subnet-0123456789abcdef0 && pulumi config set --path 'onedigest:ecs\.subnetIds\[1\]' subnet-0123456789abcdef1$/,
         );
     });
 
     it("a default VPC with one default subnet is refused: an ALB needs two zones", async () => {
-        await assert.rejects(
-            runProgram({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getSubnets:getSubnets": () => ({ ids: ["subnet-a"] }) } }),
-            /onedigest:ecs\.vpcId: got \(not set\); expected a VPC with public subnets in two availability zones \(the default VPC in eu-west-1 has 1 default subnet\(s\); an ALB needs two zones\)/,
+        const { message, resources } = await runProgramError({ targets: ["aws-ecs"], ...AWS }, { invokes: { "aws:ec2/getSubnets:getSubnets": () => ({ ids: ["subnet-a"] }) } });
+        assert.deepStrictEqual(resources, []);
+        assert.match(
+            message,
+            /^onedigest:ecs\.vpcId: got \(not set\); expected a VPC with public subnets in two availability zones \(the default VPC in eu-west-1 has 1 default subnet\(s\); an ALB needs two zones\)/,
         );
     });
 

@@ -105,12 +105,21 @@ describe("registries: bad or missing credentials, before any resource", () => {
         });
     }
 
-    it("a promotion from a registry the stack cannot log in to fails naming the key", async () => {
+    it("a promotion from a registry the stack cannot log in to fails naming the key, having only read the other stack", async () => {
         const ref = `registry.example.com:5000/team/app@${DIGEST}`;
-        await assert.rejects(
-            runProgram({ targets: ["local"], image: { promoteFrom: "dev" } }, { stacks: { "organization/onedigest/dev": { imageId: `sha256:${hex("id")}`, deployments: { x: { image: ref } } } } }),
-            /onedigest:registryAuth: got \(not set\); expected credentials for registry\.example\.com:5000, which promotion from organization\/onedigest\/dev pulls from/,
+        const { message, resources } = await runProgramError(
+            { targets: ["local"], image: { promoteFrom: "dev" } },
+            { stacks: { "organization/onedigest/dev": { imageId: `sha256:${hex("id")}`, deployments: { x: { image: ref } } } } },
         );
+        assert.match(message, /^onedigest:registryAuth: got \(not set\); expected credentials for registry\.example\.com:5000, which promotion from organization\/onedigest\/dev pulls from/);
+        // The first line is the program's, not a serialization error of the pull; nothing was created.
+        assert.deepStrictEqual(resources.map((r) => r.type), ["pulumi:pulumi:StackReference"]);
+    });
+
+    it("a promotion from a stack that exports no image stops before any resource, naming the stack", async () => {
+        const { message, resources } = await runProgramError({ targets: ["local"], image: { promoteFrom: "dev" } }, { stacks: { "organization/onedigest/dev": { imageId: `sha256:${hex("id")}`, deployments: {} } } });
+        assert.strictEqual(message, "promotion refused: organization/onedigest/dev exports no deployment with a registry image (repo@sha256:…) to promote");
+        assert.deepStrictEqual(resources.map((r) => r.type), ["pulumi:pulumi:StackReference"]);
     });
 
     it("a promotion from ECR pulls with that registry's token", async () => {

@@ -129,3 +129,34 @@ describe("stack files: the local stack", () => {
         assert.strictEqual((project.config.local.default as { port: number }).port, 8080);
     });
 });
+
+describe("stack files: prod after a destroy adopts what the destroy left", () => {
+    const retained = {
+        "aws:ecr/getRepository:getRepository": (inputs: Record<string, unknown>) => ({ name: inputs.name, repositoryUrl: `210987654321.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name)}` }),
+        "aws:secretsmanager/getSecret:getSecret": (inputs: Record<string, unknown>) => ({ name: inputs.name, arn: `arn:aws:secretsmanager:eu-west-1:210987654321:secret:${String(inputs.name)}-AbCdEf` }),
+        "gcp:artifactregistry/getRepository:getRepository": (inputs: Record<string, unknown>) => ({ name: `projects/${String(inputs.project)}/locations/${String(inputs.location)}/repositories/${String(inputs.repositoryId)}` }),
+    };
+    const prodStacks = { "organization/onedigest/dev": { imageId: DEV_ID, deployments: { "gcp-cloudrun": { image: DEV_REF } } } };
+
+    it("a fresh account: the registries and the secret are created, and retained on destroy", async () => {
+        const run = await runStack("prod", { stacks: prodStacks, pulledIds: { [DEV_REF]: DEV_ID } });
+        for (const name of ["onedigest-ecr-repository", "onedigest-secret-key-secret", "onedigest-gcp-cloudrun-repository"]) {
+            assert.strictEqual(run.mocks.lifecycle.get(name)?.retainOnDelete, true, name);
+            assert.strictEqual(run.mocks.lifecycle.get(name)?.importId, "", name);
+        }
+        for (const token of Object.keys(retained)) assert.ok(run.mocks.invokes.some((i) => i.token === token), `${token} was not asked`);
+    });
+
+    it("found by name, each is imported by the ID its provider imports it by", async () => {
+        const run = await runStack("prod", { stacks: prodStacks, pulledIds: { [DEV_REF]: DEV_ID }, invokes: retained });
+        assert.strictEqual(run.mocks.lifecycle.get("onedigest-ecr-repository")?.importId, "onedigest-prod");
+        assert.strictEqual(run.mocks.lifecycle.get("onedigest-secret-key-secret")?.importId, "arn:aws:secretsmanager:eu-west-1:210987654321:secret:onedigest-prod-secret-key-AbCdEf");
+        assert.strictEqual(run.mocks.lifecycle.get("onedigest-gcp-cloudrun-repository")?.importId, "projects/my-prod-project/locations/europe-west1/repositories/onedigest-prod");
+    });
+
+    it("outside production nothing is retained, so nothing is looked up or imported", async () => {
+        const run = await runStack("dev");
+        for (const token of Object.keys(retained)) assert.ok(!run.mocks.invokes.some((i) => i.token === token), token);
+        for (const [name, options] of run.mocks.lifecycle) assert.strictEqual(options.importId, "", name);
+    });
+});
