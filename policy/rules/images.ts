@@ -155,13 +155,17 @@ export function imageIdsOf(r: Resource): ImageIdUse[] {
 
 export function checkOneImageId(resources: readonly Resource[]): Violation[] {
     const uses = resources.flatMap(imageIdsOf);
-    const ids = [...new Set(uses.map((u) => u.imageId))];
-    if (ids.length <= 1) return [];
-    const first = ids[0];
+    const count = new Map<string, number>();
+    for (const u of uses) count.set(u.imageId, (count.get(u.imageId) ?? 0) + 1);
+    if (count.size <= 1) return [];
+    // The image most deployments run is the stack's; ties go to the smaller ID, so reports are stable.
+    const ids = [...count.keys()].sort((a, b) => count.get(b)! - count.get(a)! || a.localeCompare(b));
+    const main = ids[0];
+    const witness = uses.filter((u) => u.imageId === main).sort((a, b) => a.resource.urn.localeCompare(b.resource.urn))[0];
     return uses
-        .filter((u) => u.imageId !== first)
+        .filter((u) => u.imageId !== main)
         .map((u) => ({
             urn: u.resource.urn,
-            message: `${named(u.resource)}: ${u.path} runs ${u.imageId}, but ${named(uses[0].resource)} runs ${first}; a stack deploys one image ID (${ids.length} here: ${ids.join(", ")}). Fix: deploy the one image the stack builds, pins or promotes to every target.`,
+            message: `${named(u.resource)}: ${u.path} runs ${u.imageId}, but ${named(witness.resource)} runs ${main}; a stack deploys one image ID (${ids.length} here: ${ids.join(", ")}). Fix: deploy the one image the stack builds, pins or promotes to every target.`,
         }));
 }

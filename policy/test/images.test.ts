@@ -90,8 +90,15 @@ describe("one-image-id", () => {
         assert.deepStrictEqual(vs.map((v) => v.urn), ["urn:pulumi:dev::onedigest::gcp:cloudrunv2/service:Service::run"]);
         assert.strictEqual(
             vs[0].message,
-            `gcp:cloudrunv2/service:Service "run": template.containers[0].envs[IMAGE_ID] runs ${ID_B}, but docker:index/container:Container "local" runs ${ID_A}; a stack deploys one image ID (2 here: ${ID_A}, ${ID_B}). Fix: deploy the one image the stack builds, pins or promotes to every target.`,
+            `gcp:cloudrunv2/service:Service "run": template.containers[0].envs[IMAGE_ID] runs ${ID_B}, but aws:ecs/taskDefinition:TaskDefinition "task" runs ${ID_A}; a stack deploys one image ID (2 here: ${ID_A}, ${ID_B}). Fix: deploy the one image the stack builds, pins or promotes to every target.`,
         );
+    });
+
+    it("takes the image most deployments run as the stack's, and the smaller ID on a tie", () => {
+        const two = (first: string, second: string) => [res(TYPES.herokuRelease, "one", { imageId: first }), res(TYPES.herokuRelease, "two", { imageId: second })];
+        assert.deepStrictEqual(checkOneImageId(two(ID_B, ID_A)).map((v) => v.urn), ["urn:pulumi:dev::onedigest::pulumi-nodejs:dynamic/heroku:Release::one"]);
+        assert.deepStrictEqual(checkOneImageId(two(ID_A, ID_B)).map((v) => v.urn), ["urn:pulumi:dev::onedigest::pulumi-nodejs:dynamic/heroku:Release::two"]);
+        assert.deepStrictEqual(checkOneImageId([...runners(ID_B, ID_A)].slice(0, 1).concat(runners(ID_A, ID_A).slice(1))).map((v) => v.urn), ["urn:pulumi:dev::onedigest::docker:index/container:Container::local", "urn:pulumi:dev::onedigest::docker:index/container:Container::local"], "its image and its IMAGE_ID");
     });
 
     it("ignores what is not an image ID and what is unknown", () => {
