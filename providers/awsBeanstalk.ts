@@ -265,7 +265,13 @@ export class BeanstalkEnvironment extends TargetComponent {
         );
         const https = s.certificateArn !== undefined;
         const host = s.domain ? pulumi.output(s.domain) : environment.cname;
-        this.publish({ url: pulumi.interpolate`${https ? "https" : "http"}://${host}`, image: ecr.pushed.ref, imageId: image.imageId });
+        // Until the domain points at the environment, its own CNAME serves it (origin).
+        this.publish({
+            url: pulumi.interpolate`${https ? "https" : "http"}://${host}`,
+            image: ecr.pushed.ref,
+            imageId: image.imageId,
+            ...(s.domain ? { origin: environment.cname, dnsRecord: pulumi.interpolate`${s.domain} CNAME ${environment.cname}` } : {}),
+        });
     }
 }
 

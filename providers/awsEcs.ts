@@ -348,7 +348,14 @@ export class EcsService extends TargetComponent {
         );
 
         const host = s.domain ? pulumi.output(s.domain) : alb.dnsName;
-        this.publish({ url: pulumi.interpolate`${https ? "https" : "http"}://${host}`, image: ecr.pushed.ref, imageId: image.imageId });
+        // The domain's DNS is the user's to point at the ALB this very `up` created; until then the
+        // ALB's own name serves it (origin), and dnsRecord says what to create.
+        this.publish({
+            url: pulumi.interpolate`${https ? "https" : "http"}://${host}`,
+            image: ecr.pushed.ref,
+            imageId: image.imageId,
+            ...(s.domain ? { origin: alb.dnsName, dnsRecord: pulumi.interpolate`${s.domain} CNAME ${alb.dnsName}` } : {}),
+        });
     }
 }
 

@@ -57,9 +57,14 @@ export class SharedRegistry implements SharedResources {
     }
 }
 
+/** What a deployment exports: url, image and imageId, and whichever of the optional fields it has. */
+function published(d: Deployment): Record<string, pulumi.Output<string>> {
+    return { url: d.url, image: d.image, imageId: d.imageId, ...(d.origin ? { origin: d.origin } : {}), ...(d.dnsRecord ? { dnsRecord: d.dnsRecord } : {}) };
+}
+
 /** The resolved outputs of a deployment, for stack exports. */
-export function exportable(d: { url: pulumi.Output<string>; image: pulumi.Output<string>; imageId: pulumi.Output<string> }) {
-    return pulumi.output({ url: d.url, image: d.image, imageId: d.imageId });
+export function exportable(d: Deployment) {
+    return pulumi.output(published(d));
 }
 
 /** A target's component: what every target exposes, published once its children exist. */
@@ -67,10 +72,13 @@ export abstract class TargetComponent extends pulumi.ComponentResource implement
     declare readonly url: pulumi.Output<string>;
     declare readonly image: pulumi.Output<string>;
     declare readonly imageId: pulumi.Output<string>;
+    declare readonly origin?: pulumi.Output<string>;
+    declare readonly dnsRecord?: pulumi.Output<string>;
 
-    /** Sets url, image and imageId and registers them as the component's outputs; call last. */
+    /** Sets what the deployment exposes and registers it as the component's outputs; call last. */
     protected publish(deployment: Deployment): void {
-        Object.assign(this, { url: deployment.url, image: deployment.image, imageId: deployment.imageId });
-        this.registerOutputs({ url: deployment.url, image: deployment.image, imageId: deployment.imageId });
+        const outputs = published(deployment);
+        Object.assign(this, outputs);
+        this.registerOutputs(outputs);
     }
 }

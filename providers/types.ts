@@ -104,6 +104,13 @@ export interface Deployment {
     readonly image: pulumi.Output<string>;
     /** Config digest of what it runs. */
     readonly imageId: pulumi.Output<string>;
+    /**
+     * Where the app answers before `url`'s domain points at it: its load balancer's own name. The
+     * post-deploy check connects there, with `url`'s host as the TLS server name and Host header.
+     */
+    readonly origin?: pulumi.Output<string>;
+    /** The DNS record `url`'s domain needs: `<domain> CNAME <load balancer>`. */
+    readonly dnsRecord?: pulumi.Output<string>;
 }
 
 /** Read-only view of everything a target's settings parser may consult. */

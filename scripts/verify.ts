@@ -5,7 +5,16 @@
  * a while to serve); prints one line per target; exits 1 naming every target that failed.
  *
  * Reads `pulumi stack output --json` on stdin (scripts/verify.sh does that for a stack).
+ *
+ * A deployment that exports an `origin` (a load balancer's own name) is checked there, with its
+ * url's host as the TLS server name and Host header: a first deploy proves the bits before anyone
+ * could point the domain's DNS at a load balancer that `up` just created. The line says so, and
+ * names the DNS record (`dnsRecord`) while the domain does not resolve.
  */
+import { lookup } from "dns/promises";
+import * as http from "http";
+import * as https from "https";
+
 import { commitSha, packageVersion } from "../image";
 
 export interface Expected {
@@ -19,6 +28,9 @@ export interface Deployed {
     readonly kind: string;
     readonly url: string;
     readonly imageId: string;
+    /** `host[:port]` to connect to instead of the url's host. */
+    readonly origin?: string;
+    readonly dnsRecord?: string;
 }
 
 export interface Options {
@@ -41,6 +53,9 @@ export interface Result {
     readonly detail: string;
     readonly latencyMs?: number;
     readonly attempts: number;
+    readonly origin?: string;
+    /** Set when the url's domain does not resolve yet: the record to create. */
+    readonly dnsNeeded?: string;
 }
 
 /** The deployments of `pulumi stack output --json`, with the stack's image ID. */
@@ -54,10 +69,12 @@ export function readOutputs(json: string): { imageId: string; deployments: Deplo
     if (typeof outputs.imageId !== "string" || typeof outputs.deployments !== "object" || outputs.deployments === null) {
         throw new Error("the stack exports no imageId and deployments: has it been deployed (pulumi up)?");
     }
-    const deployments = Object.entries(outputs.deployments as Record<string, { url?: unknown; imageId?: unknown }>).map(([kind, d]) => ({
+    const deployments = Object.entries(outputs.deployments as Record<string, { url?: unknown; imageId?: unknown; origin?: unknown; dnsRecord?: unknown }>).map(([kind, d]) => ({
         kind,
         url: String(d?.url ?? ""),
         imageId: String(d?.imageId ?? ""),
+        ...(typeof d?.origin === "string" ? { origin: d.origin } : {}),
+        ...(typeof d?.dnsRecord === "string" ? { dnsRecord: d.dnsRecord } : {}),
     }));
     return { imageId: outputs.imageId, deployments };
 }
@@ -72,12 +89,42 @@ export function mismatch(body: unknown, expected: Expected): string | undefined 
     return undefined;
 }
 
-async function attempt(url: string, expected: Expected, requestTimeoutMs: number): Promise<{ ok: boolean; detail: string; latencyMs: number }> {
+/** GET <url>/healthcheck, through `origin` when given (the url's host stays the TLS name and Host). */
+function get(url: string, origin: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const target = new URL(`${url.replace(/\/$/, "")}/healthcheck`);
+    const via = origin ? new URL(`${target.protocol}//${origin}`) : target;
+    const client = target.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+        const req = client.request(
+            {
+                host: via.hostname,
+                port: via.port || (target.protocol === "https:" ? 443 : 80),
+                path: `${target.pathname}${target.search}`,
+                method: "GET",
+                headers: { Host: target.host },
+                servername: target.hostname,
+                timeout: timeoutMs,
+            },
+            (res) => {
+                const chunks: Buffer[] = [];
+                res.on("data", (c: Buffer) => chunks.push(c));
+                res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+                res.on("error", reject);
+            },
+        );
+        req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: "TimeoutError" })));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
+async function attempt(url: string, origin: string | undefined, expected: Expected, requestTimeoutMs: number): Promise<{ ok: boolean; detail: string; latencyMs: number }> {
     const started = Date.now();
     try {
-        const res = await fetch(`${url.replace(/\/$/, "")}/healthcheck`, { signal: AbortSignal.timeout(requestTimeoutMs), redirect: "error" });
-        const text = await res.text();
+        const res = await get(url, origin, requestTimeoutMs);
+        const text = res.text;
         const latencyMs = Date.now() - started;
+        // A redirect is not the app's answer: the check never follows one (as before, with fetch's redirect: "error").
         if (res.status !== 200) return { ok: false, detail: `HTTP ${res.status}`, latencyMs };
         let body: unknown;
         try {
@@ -88,10 +135,20 @@ async function attempt(url: string, expected: Expected, requestTimeoutMs: number
         const wrong = mismatch(body, expected);
         return wrong ? { ok: false, detail: wrong, latencyMs } : { ok: true, detail: expected.imageId, latencyMs };
     } catch (err) {
-        const e = err as Error & { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
-        const cause = e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message;
-        const why = e.name === "TimeoutError" ? `no answer within ${requestTimeoutMs} ms` : (cause ?? e.message);
+        const e = err as Error & { code?: string };
+        const why = e.name === "TimeoutError" ? `no answer within ${requestTimeoutMs} ms` : (e.code ?? e.message);
         return { ok: false, detail: why, latencyMs: Date.now() - started };
+    }
+}
+
+/** The record still to create when the url's domain does not resolve (checked only with an origin). */
+async function dnsNeeded(d: Deployed): Promise<string | undefined> {
+    if (!d.origin) return undefined;
+    try {
+        await lookup(new URL(d.url).hostname);
+        return undefined;
+    } catch {
+        return d.dnsRecord ?? `${new URL(d.url).hostname} → ${d.origin}`;
     }
 }
 
@@ -103,10 +160,14 @@ export async function checkDeployment(d: Deployed, expected: Expected, options: 
     for (;;) {
         attempts++;
         const remaining = deadline - Date.now();
-        const got = await attempt(d.url, expected, Math.max(1, Math.min(options.requestTimeoutMs, remaining)));
-        if (got.ok) return { kind: d.kind, url: d.url, ok: true, detail: got.detail, latencyMs: got.latencyMs, attempts };
+        const got = await attempt(d.url, d.origin, expected, Math.max(1, Math.min(options.requestTimeoutMs, remaining)));
+        const via = d.origin ? { origin: d.origin } : {};
+        if (got.ok) {
+            const dns = await dnsNeeded(d);
+            return { kind: d.kind, url: d.url, ok: true, detail: got.detail, latencyMs: got.latencyMs, attempts, ...via, ...(dns ? { dnsNeeded: dns } : {}) };
+        }
         if (Date.now() + delay > deadline) {
-            return { kind: d.kind, url: d.url, ok: false, detail: `${got.detail} (gave up after ${attempts} attempts in ${Math.round(options.timeoutMs / 1000)} s)`, attempts };
+            return { kind: d.kind, url: d.url, ok: false, detail: `${got.detail} (gave up after ${attempts} attempts in ${Math.round(options.timeoutMs / 1000)} s)`, attempts, ...via };
         }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, options.maxDelayMs);
@@ -126,7 +187,9 @@ export async function verify(outputs: { imageId: string; deployments: Deployed[]
 }
 
 export function formatResult(r: Result): string {
-    return r.ok ? `ok    ${r.kind}  ${r.url}  ${r.detail}  ${r.latencyMs} ms` : `FAIL  ${r.kind}  ${r.url}  ${r.detail}`;
+    const via = r.origin ? `  (through ${r.origin})` : "";
+    const line = r.ok ? `ok    ${r.kind}  ${r.url}  ${r.detail}  ${r.latencyMs} ms${via}` : `FAIL  ${r.kind}  ${r.url}  ${r.detail}${via}`;
+    return r.dnsNeeded ? `${line}\nnote  ${r.kind}  ${new URL(r.url).hostname} does not resolve yet: create ${r.dnsNeeded}` : line;
 }
 
 function usage(): never {

@@ -264,3 +264,23 @@ describe("platforms: Docker's image store", () => {
         }
     });
 });
+
+describe("platforms: a domain the user points at the load balancer", () => {
+    const CERT = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    it("ECS and Beanstalk with a domain export the load balancer as origin and the record to create; without one, neither", async () => {
+        const run = await runProgram({ targets: ["aws-ecs", "aws-beanstalk"], ...AWS, ecs: { certificateArn: CERT, domain: "app.example.com" }, beanstalk: { certificateArn: CERT, domain: "eb.example.com" } });
+        const d = run.outputs.deployments as Record<string, Record<string, string>>;
+        assert.deepStrictEqual([d["aws-ecs"].url, d["aws-ecs"].origin, d["aws-ecs"].dnsRecord], [
+            "https://app.example.com",
+            "onedigest-aws-ecs-alb-123.eu-west-1.elb.amazonaws.com",
+            "app.example.com CNAME onedigest-aws-ecs-alb-123.eu-west-1.elb.amazonaws.com",
+        ]);
+        assert.deepStrictEqual([d["aws-beanstalk"].url, d["aws-beanstalk"].origin, d["aws-beanstalk"].dnsRecord], [
+            "https://eb.example.com",
+            "onedigest-aws-beanstalk-env.eu-west-1.elasticbeanstalk.com",
+            "eb.example.com CNAME onedigest-aws-beanstalk-env.eu-west-1.elasticbeanstalk.com",
+        ]);
+        const plain = (await runProgram({ targets: ["aws-ecs"], ...AWS })).outputs.deployments as Record<string, Record<string, string>>;
+        assert.deepStrictEqual(Object.keys(plain["aws-ecs"]).sort(), ["image", "imageId", "url"]);
+    });
+});

@@ -4,9 +4,13 @@
  * against the deployed container.)
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import type { AddressInfo } from "net";
+import * as os from "os";
+import * as path from "path";
 
 import { checkDeployment, mismatch, readOutputs, verify, type Options } from "../scripts/verify";
 import { ROOT } from "./mocks";
@@ -40,9 +44,9 @@ async function server(responses: Array<[number, string] | "hang">): Promise<{ ur
     };
 }
 
-function runCli(stdin: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(stdin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "--eval", 'require("./scripts/verify").main(process.argv.slice(1))', "--", ...args], { cwd: ROOT });
+        const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "--eval", 'require("./scripts/verify").main(process.argv.slice(1))', "--", ...args], { cwd: ROOT, env });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
@@ -169,5 +173,53 @@ describe("verify: the command", () => {
         const result = await runCli("{}", ["--nope"]);
         assert.strictEqual(result.code, 2);
         assert.match(result.stderr, /^usage: verify/);
+    });
+});
+
+describe("verify: a first deploy, before the domain's DNS points at the load balancer", () => {
+    const DOMAIN = "app.onedigest.test";
+    let dir = "";
+    let srv: https.Server;
+    let origin = "";
+
+    before(async function () {
+        // A certificate for the domain, as the load balancer would serve it (ACM's), trusted by the check.
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-verify-tls-"));
+        execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")], { stdio: "ignore" });
+        srv = https.createServer({ key: fs.readFileSync(path.join(dir, "key.pem")), cert: fs.readFileSync(path.join(dir, "cert.pem")) }, (req, res) => {
+            // A load balancer's listener routes on the Host header: anything else is not this app.
+            if (req.headers.host !== DOMAIN) return void res.writeHead(404).end();
+            res.writeHead(200, { "content-type": "application/json" }).end(health(ID));
+        });
+        await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+        origin = `127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    });
+
+    after(async function () {
+        srv?.closeAllConnections();
+        await new Promise((r) => srv?.close(r));
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const outputs = (deployment: Record<string, unknown>) => JSON.stringify({ imageId: ID, deployments: { "aws-ecs": { url: `https://${DOMAIN}`, imageId: ID, ...deployment } } });
+    const withCa = () => ({ ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, "cert.pem") });
+
+    it("checks the origin with the domain as TLS name and Host, and names the DNS record to create", async () => {
+        const result = await runCli(outputs({ origin, dnsRecord: `${DOMAIN} CNAME lb-123.eu-west-1.elb.amazonaws.com` }), ["--any-commit", "--any-version", "--timeout", "3"], withCa());
+        assert.strictEqual(result.code, 0, result.stderr);
+        assert.match(result.stdout, new RegExp(`^ok    aws-ecs  https://${DOMAIN}  ${ID}  \\d+ ms  \\(through ${origin}\\)$`, "m"));
+        assert.match(result.stdout, new RegExp(`^note  aws-ecs  ${DOMAIN} does not resolve yet: create ${DOMAIN} CNAME lb-123\\.eu-west-1\\.elb\\.amazonaws\\.com$`, "m"));
+    });
+
+    it("without an origin the same deployment cannot be reached: the domain does not resolve", async () => {
+        const result = await runCli(outputs({}), ["--any-commit", "--any-version", "--timeout", "1"], withCa());
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stdout, new RegExp(`^FAIL  aws-ecs  https://${DOMAIN}  (ENOTFOUND|EAI_AGAIN)`, "m"));
+    });
+
+    it("a certificate for another name fails the check, as it would for a user", async () => {
+        const result = await runCli(JSON.stringify({ imageId: ID, deployments: { "aws-ecs": { url: "https://other.onedigest.test", imageId: ID, origin } } }), ["--any-commit", "--any-version", "--timeout", "1"], withCa());
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stdout, /^FAIL  aws-ecs  https:\/\/other\.onedigest\.test  ERR_TLS_CERT_ALTNAME_INVALID/m);
     });
 });
