@@ -81,6 +81,24 @@ export function liveAws(clouds: FakeClouds): string[] {
         .sort();
 }
 
+/** The resources a stack's state marks `retainOnDelete` (the engine never deletes them), by type and ID. */
+export async function retainedResources(stack: Stack): Promise<Array<{ type: string; id: string }>> {
+    const exported = ok(await stack.cli(["stack", "export"], { config: false }), "pulumi stack export");
+    const deployment = (JSON.parse(exported.stdout) as { deployment: { resources?: Array<{ type: string; id?: string; retainOnDelete?: boolean; custom?: boolean }> } }).deployment;
+    return (deployment.resources ?? []).filter((r) => r.custom && r.retainOnDelete).map((r) => ({ type: r.type, id: r.id ?? "" }));
+}
+
+/** Where the fake AWS keeps a resource of `type` with engine ID `id` (a key as liveAws lists it). */
+export function awsRecordOf(clouds: FakeClouds, type: string, id: string, region = "eu-west-1"): string {
+    if (type === "aws:ecr/repository:Repository") return `ecr.repositories ${region}/${id}`;
+    if (type === "aws:secretsmanager/secret:Secret") {
+        const key = Object.entries(clouds.table<SecretRecord>("aws", "secretsmanager.secrets")).find(([, r]) => r.arn === id)?.[0];
+        if (!key) throw new Error(`no secret ${id} in the fake AWS`);
+        return `secretsmanager.secrets ${key}`;
+    }
+    throw new Error(`awsRecordOf: no mapping for ${type} (add one when the program retains it)`);
+}
+
 /**
  * Sets config values as strings. `pulumi config set --path` (and so Stack.setAll, which
  * World.stack uses for a stack file's values) stores an integer-looking value as a number, so a

@@ -20,7 +20,7 @@ import { Stack, ok } from "../cli";
 import type { ApplicationRecord, EnvironmentRecord } from "../fakes/aws/elasticbeanstalk";
 import type { BucketRecord } from "../fakes/aws/s3";
 import { HEROKU_KEY, World } from "./world";
-import { currentSecret, currentVersionId, ecrDigest, liveAws, secretRecord, setStrings, sha256, tagOf } from "./awsState";
+import { awsRecordOf, currentSecret, currentVersionId, ecrDigest, liveAws, retainedResources, secretRecord, setStrings, sha256, tagOf } from "./awsState";
 
 const DEV_SECRET = "day2-dev-secret-0123456789abcdef";
 const SECRETS = ["day2-eb-secret-0123456789abcdef", "day2-eb-secret-rotated-fedcba98"];
@@ -167,16 +167,28 @@ describe("day 2 of a Beanstalk stack promoted from dev", function () {
         assertRuns(imageB);
     });
 
-    it("destroy leaves exactly what a production stack keeps: the ECR repository and the secret in its recovery window", async () => {
+    let keptSecretArn = "";
+
+    it("destroy leaves exactly what the stack retains: the ECR repository, and the secret retained or in its recovery window", async () => {
+        const retained = await retainedResources(eb);
+        console.log(`      retained by prod-beanstalk: ${retained.map((r) => r.type).join(", ")}`);
+        const expected = retained.map((r) => awsRecordOf(clouds(), r.type, r.id)).sort();
+        keptSecretArn = secretRecord(clouds(), `${NAME}-secret-key`)!.arn;
         ok(await eb.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "pulumi destroy prod-beanstalk");
-        assert.deepStrictEqual(liveAws(clouds()), [`ecr.repositories eu-west-1/${NAME}`]);
-        assert.ok(secretRecord(clouds(), `${NAME}-secret-key`)?.deletionDate, "the secret is scheduled for deletion");
+        assert.ok(retained.some((r) => r.type === "aws:ecr/repository:Repository"), "the ECR repository (rollback history) is retained, as docs/configuration.md says");
+        assert.deepStrictEqual(liveAws(clouds()), expected, "AWS holds exactly what the stack retained");
+        const secret = secretRecord(clouds(), `${NAME}-secret-key`);
+        assert.ok(secret, "the secret's name is still taken");
+        if (!retained.some((r) => r.type === "aws:secretsmanager/secret:Secret")) assert.ok(secret.deletionDate, "a secret not retained is scheduled for deletion");
+        else assert.strictEqual(secret.deletionDate, undefined, "a retained secret is never deleted");
     });
 
-    it("up again after destroy deploys the environment again", async () => {
+    it("up again after destroy deploys the environment again, adopting what destroy left", async () => {
         const up = await eb.up();
         if (up.code !== 0) console.log(`      up again failed:\n${(up.stdout + up.stderr).split("\n").filter((l) => /error:/.test(l)).join("\n")}`);
         ok(up, "pulumi up prod-beanstalk after destroy");
         assertRuns(imageB);
+        assert.strictEqual(secretRecord(clouds(), `${NAME}-secret-key`)?.arn, keptSecretArn, "the secret the stack had, not a new one");
+        ok(await eb.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes after the adoption");
     });
 });

@@ -21,7 +21,7 @@ import * as assert from "assert";
 import { ok, run, type Stack } from "../cli";
 import type { ServiceRecord as RunService, RevisionRecord } from "../fakes/gcp/cloudrunv2";
 import { HEROKU_KEY, World } from "./world";
-import { currentSecret, currentVersionId, ecrDigest, ecsService, envOf, liveAws, revisions, runningContainer, secretRecord, setStrings, sha256, tagOf } from "./awsState";
+import { awsRecordOf, currentSecret, currentVersionId, ecrDigest, ecsService, envOf, liveAws, retainedResources, revisions, runningContainer, secretRecord, setStrings, sha256, tagOf } from "./awsState";
 
 const DEV_SECRET = "day2-dev-secret-0123456789abcdef";
 const PROD_SECRETS = ["day2-prod-secret-0123456789abcdef", "day2-prod-secret-rotated-fedcba98"];
@@ -109,7 +109,9 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
         // The key's current version, by ID (ECS: `<secret ARN>:<json key>:<version stage>:<version ID>`).
         assert.deepStrictEqual(container.secrets, [{ name: "SECRET_KEY", valueFrom: `${secretRecord(clouds(), "onedigest-prod-secret-key")?.arn}:::${currentVersionId(clouds(), "onedigest-prod-secret-key")}` }]);
         assert.strictEqual(currentSecret(clouds(), "onedigest-prod-secret-key"), sha256(PROD_SECRETS[0]));
-        const listeners = Object.values(clouds().table<{ port: number }>("aws", "elbv2.listeners")).map((l) => l.port).sort();
+        const listeners = Object.values(clouds().table<{ port: number }>("aws", "elbv2.listeners"))
+            .map((l) => l.port)
+            .sort((a, b) => a - b);
         assert.deepStrictEqual(listeners, [80, 443]);
         assert.strictEqual(ecsService(clouds(), "onedigest-prod").deployments.length, 1);
     });
@@ -183,25 +185,44 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
         await prod.setConfig("image.promoteFrom", "dev", { path: true });
     });
 
-    it("destroy of prod (deletion protection off first, as documented) leaves exactly what it keeps: the ECR and Artifact Registry repositories, the secret in its recovery window", async () => {
+    /** What prod's destroy left, and the secret it had before. */
+    let keptSecretArn = "";
+
+    it("destroy of prod (deletion protection off first, as documented) leaves exactly what it retains: the ECR and Artifact Registry repositories, and the secret retained or in its recovery window", async () => {
         await prod.setConfig("cloudrun.deletionProtection", "false", { path: true });
         ok(await prod.up(), "pulumi up prod (deletion protection off)");
+        const retained = await retainedResources(prod);
+        console.log(`      retained by prod: ${retained.map((r) => r.type).join(", ")}`);
+        const awsRetained = retained.filter((r) => r.type.startsWith("aws:"));
+        const expected = awsRetained.map((r) => awsRecordOf(clouds(), r.type, r.id)).sort();
+        keptSecretArn = secretRecord(clouds(), "onedigest-prod-secret-key")!.arn;
         ok(await prod.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "pulumi destroy prod");
-        assert.deepStrictEqual(liveAws(clouds()), ["ecr.repositories eu-west-1/onedigest-prod"]);
+
+        assert.ok(awsRetained.some((r) => r.type === "aws:ecr/repository:Repository"), "the ECR repository (rollback history) is retained, as docs/configuration.md says");
+        assert.deepStrictEqual(liveAws(clouds()), expected, "AWS holds exactly what prod retained");
         const secret = secretRecord(clouds(), "onedigest-prod-secret-key");
-        assert.ok(secret?.deletionDate, "the secret is scheduled for deletion");
-        assert.strictEqual(Date.parse(secret.deletionDate!) - Date.parse(secret.deletedDate!), 7 * 86_400_000, "a 7-day recovery window");
+        assert.ok(secret, "the secret's name is still taken");
+        if (!awsRetained.some((r) => r.type === "aws:secretsmanager/secret:Secret")) {
+            assert.ok(secret.deletionDate, "a secret not retained is scheduled for deletion");
+            assert.strictEqual(Date.parse(secret.deletionDate!) - Date.parse(secret.deletedDate!), 7 * 86_400_000, "a 7-day recovery window");
+        } else {
+            assert.strictEqual(secret.deletionDate, undefined, "a retained secret is never deleted");
+        }
+        const gcpRetained = retained.filter((r) => r.type.startsWith("gcp:")).map((r) => r.type);
+        assert.deepStrictEqual(gcpRetained, ["gcp:artifactregistry/repository:Repository"]);
         const gcpLeft = Object.entries(clouds().state("gcp").tables)
             .filter(([table]) => table !== "serviceusage.services" && table !== "iam.deletedServiceAccounts")
             .flatMap(([table, records]) => Object.keys(records).filter((key) => key.includes("my-prod-project")).map((key) => `${table} ${key}`));
-        assert.deepStrictEqual(gcpLeft.filter((r) => !r.startsWith("artifactregistry.repositories ")).length, 0, gcpLeft.join("\n"));
-        assert.strictEqual(gcpLeft.length, 1, "the Artifact Registry repository is kept");
+        assert.deepStrictEqual(gcpLeft, ["artifactregistry.repositories my-prod-project/europe-west1/onedigest-prod"], "Google Cloud holds exactly the retained repository");
     });
 
-    it("up of prod again after its destroy deploys prod again", async () => {
+    it("up of prod again after its destroy deploys prod again, adopting what destroy left", async () => {
         const up = await prod.up();
         if (up.code !== 0) console.log(`      up of prod again failed:\n${(up.stdout + up.stderr).split("\n").filter((l) => /error:/.test(l)).join("\n")}`);
         ok(up, "pulumi up prod after destroy");
         assertProdRuns(imageA);
+        assert.strictEqual(secretRecord(clouds(), "onedigest-prod-secret-key")?.arn, keptSecretArn, "the secret prod had, not a new one");
+        assert.strictEqual(currentSecret(clouds(), "onedigest-prod-secret-key"), sha256(PROD_SECRETS[1]), "its current value is the rotated key");
+        ok(await prod.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes after the adoption");
     });
 });
