@@ -119,7 +119,9 @@ export class Stack {
     /** Destroys the stack's resources and removes the stack. */
     async remove(): Promise<void> {
         ok(await this.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 300_000 }), `pulumi destroy ${this.name}`);
-        ok(await this.cli(["stack", "rm", "--yes", "--force"], { config: false }), `pulumi stack rm ${this.name}`);
+        // --preserve-config: the stack's config lives in the scratch directory, and a stack named like a
+        // shipped one (dev, prod) would otherwise take the project's Pulumi.<stack>.yaml with it.
+        ok(await this.cli(["stack", "rm", "--yes", "--force", "--preserve-config"], { config: false }), `pulumi stack rm ${this.name}`);
     }
 }
 
