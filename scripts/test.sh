@@ -104,6 +104,16 @@ stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprov
 stage mutation bash scripts/mutation.sh; count_checkers mutation mutation
 stage typecheck npx --no-install tsc --noEmit
 stage mocha npx --no-install mocha; count_mocha mocha
+# The policy pack (policy/): its own dependencies (npm ci, again only when its lock file changed), its
+# type-check and the unit tests of each policy's decision. A failure before mocha's summary counts once.
+policy_pack() {
+  ( cd policy || exit 1
+    if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      npm ci --no-audit --no-fund || { echo "npm ci in policy/ failed"; exit 1; }
+    fi
+    npx --no-install tsc --noEmit -p . && npx --no-install mocha )
+}
+stage policy policy_pack || grep -qE '^ +[0-9]+ failing' "$logs/policy.log" || failed=$((failed + 1)); count_mocha policy
 stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
 
