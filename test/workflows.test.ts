@@ -14,8 +14,10 @@ import { parse as parseYaml } from "yaml";
 import { ROOT } from "./mocks";
 
 interface Step {
+    name?: string;
     uses?: string;
     run?: string;
+    "working-directory"?: string;
     with?: Record<string, unknown>;
     env?: Record<string, string>;
     if?: string;
@@ -98,6 +100,42 @@ describe("workflows: the safety rules", () => {
             for (const step of (job.steps ?? []).filter((s) => s.uses?.startsWith("actions/checkout@"))) assert.strictEqual(step.with?.["persist-credentials"], false, `${file} ${name}`);
         }
         for (const file of files) assert.ok(!("pull_request_target" in workflow(file).on), file);
+    });
+});
+
+describe("workflows: the policy pack holds every preview and up", () => {
+    /** Every step that previews or updates a stack: a `pulumi preview|up` script, or pulumi/actions with that command. */
+    const pulumiSteps = allJobs.flatMap(({ file, name, job }) =>
+        (job.steps ?? []).flatMap((step, index) => {
+            const runs = /\bpulumi (preview|up)\b/.test(step.run ?? "");
+            const action = step.uses?.startsWith("pulumi/actions@") && ["preview", "up", "update"].includes(String(step.with?.command ?? ""));
+            return runs || action ? [{ file, name, job, step, index }] : [];
+        }),
+    );
+
+    it("finds the previews and ups of preview.yml, deploy.yml and rollback.yml", () => {
+        assert.deepStrictEqual(pulumiSteps.map(({ file, name }) => `${file} ${name}`).sort(), ["deploy.yml dev", "deploy.yml prod", "preview.yml preview", "rollback.yml rollback"]);
+    });
+
+    it("runs each with --policy-pack policy (policyPacks: policy for pulumi/actions)", () => {
+        for (const { file, name, step } of pulumiSteps) {
+            if (step.run !== undefined) {
+                for (const line of step.run.split("\n").filter((l) => /\bpulumi (preview|up)\b/.test(l))) assert.match(line, /--policy-pack policy(\s|$)/, `${file} ${name}: ${line.trim()}`);
+            } else {
+                assert.deepStrictEqual(String(step.with?.policyPacks ?? "").split("\n").filter(Boolean), ["policy"], `${file} ${name}: pulumi/actions ${String(step.with?.command)} without policyPacks: policy`);
+            }
+        }
+    });
+
+    it("installs the pack's dependencies (npm ci in policy/) earlier in the same job", () => {
+        for (const { file, name, job, index } of pulumiSteps) {
+            const install = (job.steps ?? []).findIndex((s) => s["working-directory"] === "policy" && /^npm ci\b/.test(s.run ?? ""));
+            assert.ok(install >= 0 && install < index, `${file} ${name}: no npm ci in policy/ before the step that runs the pack`);
+        }
+    });
+
+    it("and the pack it names is there: policy/PulumiPolicy.yaml, a locked package.json", () => {
+        for (const file of ["PulumiPolicy.yaml", "package.json", "package-lock.json"]) assert.ok(fs.existsSync(path.join(ROOT, "policy", file)), `policy/${file}`);
     });
 });
 
