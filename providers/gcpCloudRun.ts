@@ -2,8 +2,10 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 
+import { ApisReady } from "./gcpApis";
+import { PROBES } from "./gcpApisOperations";
 import { LIMITS, physicalName } from "./names";
-import { TargetComponent, isProductionStack, plainEnv, scopedName } from "./shared";
+import { TargetComponent, findOptional, isProductionStack, plainEnv, scopedName } from "./shared";
 import { requestsInFlight, type TargetArgs, type TargetModule } from "./types";
 
 export const CLOUD_RUN_CPUS = ["1", "2", "4", "6", "8"] as const;
@@ -16,7 +18,12 @@ export const INGRESS = {
     internal: "INGRESS_TRAFFIC_INTERNAL_ONLY",
     "internal-and-cloud-load-balancing": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
 } as const;
-export const REQUIRED_APIS = ["run.googleapis.com", "artifactregistry.googleapis.com", "secretmanager.googleapis.com", "iam.googleapis.com"] as const;
+/**
+ * The APIs the target uses, Cloud Resource Manager first: the Google provider reads the project
+ * through it when it enables any other (resource_google_project_service.go, Read), so on a fresh
+ * project it must be on before the rest.
+ */
+export const REQUIRED_APIS = ["cloudresourcemanager.googleapis.com", "run.googleapis.com", "artifactregistry.googleapis.com", "secretmanager.googleapis.com", "iam.googleapis.com"] as const;
 
 export interface CloudRunSettings {
     readonly project: string;
@@ -63,12 +70,33 @@ export class CloudRunService extends TargetComponent {
         const child = { parent: this };
         const project = s.project;
 
-        const apis = REQUIRED_APIS.map(
-            (service) =>
-                // Left enabled on destroy: other workloads in the project may rely on them.
-                new gcp.projects.Service(`${name}-api-${service.split(".")[0]}`, { project, service, disableOnDestroy: false }, child),
+        // Left enabled on destroy: other workloads in the project may rely on them.
+        const enable = (service: string, dependsOn: pulumi.Resource[] = []) =>
+            new gcp.projects.Service(`${name}-api-${service.split(".")[0]}`, { project, service, disableOnDestroy: false }, { ...child, dependsOn });
+        const [resourceManager, ...rest] = REQUIRED_APIS;
+        const resourceManagerApi = enable(resourceManager);
+        const apis = [resourceManagerApi, ...rest.map((service) => enable(service, [resourceManagerApi]))];
+        // Nothing that uses an API is created before it answers: one enabled in this very `up` can
+        // refuse calls for minutes (providers/gcpApisOperations.ts).
+        const gcpConfig = new pulumi.Config("gcp");
+        // A short-lived OAuth token of whoever runs Pulumi, never a key file.
+        const token = gcp.organizations.getClientConfigOutput(child).accessToken;
+        const apisReady = new ApisReady(
+            `${name}-apis-ready`,
+            {
+                project,
+                region: s.region,
+                services: [...REQUIRED_APIS],
+                endpoints: Object.fromEntries(
+                    REQUIRED_APIS.flatMap((service) => {
+                        const endpoint = gcpConfig.get(PROBES[service].configKey);
+                        return endpoint ? [[service, endpoint]] : [];
+                    }),
+                ),
+                accessToken: token,
+            },
+            { ...child, dependsOn: apis },
         );
-        const [runApi, registryApi, secretsApi, iamApi] = apis;
 
         const repository = new gcp.artifactregistry.Repository(
             `${name}-repository`,
@@ -82,11 +110,10 @@ export class CloudRunService extends TargetComponent {
             },
             // A production registry (the rollback history) is left in the project by `pulumi destroy`,
             // and adopted by the next `up`.
-            { ...child, dependsOn: [registryApi], retainOnDelete: app.production, ...(s.retainedRepository ? { import: s.retainedRepository } : {}) },
+            { ...child, dependsOn: [apisReady], retainOnDelete: app.production, ...(s.retainedRepository ? { import: s.retainedRepository } : {}) },
         );
         // The repository's own endpoint (`<location>-docker.pkg.dev/<project>/<id>`), as the API reports it.
         const registryUri = repository.registryUri;
-        const token = gcp.organizations.getClientConfigOutput(child).accessToken;
         const pushed = image.push(
             `${name}-registry`,
             {
@@ -102,7 +129,7 @@ export class CloudRunService extends TargetComponent {
         const secret = new gcp.secretmanager.Secret(
             `${name}-secret-key`,
             { project, secretId: scopedName(app, LIMITS.gcpSecret, "secret-key"), replication: { auto: {} } },
-            { ...child, dependsOn: [secretsApi] },
+            { ...child, dependsOn: [apisReady] },
         );
         const secretVersion = new gcp.secretmanager.SecretVersion(`${name}-secret-key-version`, { secret: secret.id, secretData: pulumi.secret(app.secretKey) }, child);
 
@@ -110,7 +137,7 @@ export class CloudRunService extends TargetComponent {
         const runtime = new gcp.serviceaccount.Account(
             `${name}-runtime`,
             { project, accountId: scopedName(app, LIMITS.serviceAccount, "run"), displayName: `${app.name} (${app.stack}) Cloud Run runtime` },
-            { ...child, dependsOn: [iamApi] },
+            { ...child, dependsOn: [apisReady] },
         );
         const secretAccess = new gcp.secretmanager.SecretIamMember(
             `${name}-secret-access`,
@@ -155,11 +182,17 @@ export class CloudRunService extends TargetComponent {
                     ],
                 },
             },
-            { ...child, dependsOn: [runApi, secretAccess, ...pushed.resources] },
+            { ...child, dependsOn: [apisReady, secretAccess, ...pushed.resources] },
         );
         this.publish({ url: this.service.uri, image: pushed.ref, imageId: image.imageId });
     }
 }
+
+/**
+ * How the Google provider says a lookup found nothing: a 404 (NOT_FOUND), or a 403 SERVICE_DISABLED
+ * for an API never enabled in a fresh project, which cannot hold anything a destroy left.
+ */
+export const GCP_NOT_FOUND = /Error 404|NOT_FOUND|not found|SERVICE_DISABLED|has not been used in project/;
 
 /** Cloud Run gives a container 10 s after SIGTERM; gunicorn's graceful timeout must fit inside. */
 export const CLOUD_RUN_KILL_SECONDS = 10;
@@ -209,10 +242,10 @@ export const gcpCloudRun: TargetModule<CloudRunSettings> = {
     },
     async prepare(s, ctx) {
         if (!ctx.app.production) return s;
-        // A lookup that fails finds nothing: the repository is created (a real problem shows as its error).
-        const found = await gcp.artifactregistry.getRepository({ project: s.project, location: s.region, repositoryId: s.repository }).then(
-            () => true,
-            () => false,
+        const found = await findOptional(
+            `Artifact Registry repository ${s.repository}`,
+            gcp.artifactregistry.getRepository({ project: s.project, location: s.region, repositoryId: s.repository }),
+            GCP_NOT_FOUND,
         );
         return found ? { ...s, retainedRepository: `projects/${s.project}/locations/${s.region}/repositories/${s.repository}` } : s;
     },

@@ -4,10 +4,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
-import { CLOUD_RUN_KILL_SECONDS } from "../providers/gcpCloudRun";
+import { CLOUD_RUN_KILL_SECONDS, REQUIRED_APIS } from "../providers/gcpCloudRun";
 import { GRACEFUL_TIMEOUT_SECONDS, requestsInFlight } from "../providers/types";
 import { beforeProgram, configError } from "./helpers";
-import { PUSH, ROOT, pushLoginOf, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, ROOT, isSecret, pushLoginOf, reveal, runProgram, runProgramError, type ProgramRun, type Recorded } from "./mocks";
 
 const GCP = { "gcp:project": "onedigest-test", "gcp:region": "europe-west1" };
 
@@ -89,16 +89,28 @@ describe("gcp-cloudrun: recorded inputs", () => {
         assert.deepStrictEqual(run.mocks.resources.filter((r) => /Iam(Member|Binding|Policy)/.test(r.type) && /allUsers|allAuthenticatedUsers/.test(JSON.stringify(r.inputs))), []);
     });
 
-    it("enables the APIs it needs, keeps them on destroy, and depends on them", () => {
+    it("enables the APIs it needs, Cloud Resource Manager first, keeps them on destroy, and waits until they answer", () => {
         const apis = run.ofType("gcp:projects/service:Service");
-        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "iam.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
+        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
         for (const api of apis) assert.strictEqual(api.inputs.disableOnDestroy, false);
         const deps = run.mocks.dependencies;
         const api = (s: string) => apis.find((a) => a.inputs.service === s)!.name;
-        assert.ok(deps.get(service.name)!.includes(api("run.googleapis.com")));
-        assert.ok(deps.get(run.ofType("gcp:artifactregistry/repository:Repository")[0].name)!.includes(api("artifactregistry.googleapis.com")));
-        assert.ok(deps.get(run.ofType("gcp:secretmanager/secret:Secret")[0].name)!.includes(api("secretmanager.googleapis.com")));
-        assert.ok(deps.get(run.ofType("gcp:serviceaccount/account:Account")[0].name)!.includes(api("iam.googleapis.com")));
+        // The Google provider reads the project through Cloud Resource Manager when it enables any API.
+        for (const other of apis.filter((a) => a.inputs.service !== "cloudresourcemanager.googleapis.com")) assert.deepStrictEqual(deps.get(other.name), [api("cloudresourcemanager.googleapis.com")], other.name);
+        const [ready] = run.ofType("pulumi-nodejs:dynamic/gcp:ApisReady");
+        assert.deepStrictEqual(deps.get(ready.name)?.sort(), apis.map((a) => a.name).sort());
+        const plain = reveal(ready.inputs) as Record<string, unknown>;
+        assert.deepStrictEqual([plain.project, plain.region, plain.services, plain.endpoints, plain.accessToken], ["onedigest-test", "europe-west1", [...REQUIRED_APIS], {}, "ya29.short-lived-token"]);
+        assert.ok(isSecret(ready.inputs.accessToken), "the token is a secret input");
+        for (const r of [service, ...run.ofType("gcp:artifactregistry/repository:Repository"), ...run.ofType("gcp:secretmanager/secret:Secret"), ...run.ofType("gcp:serviceaccount/account:Account")]) {
+            assert.ok(deps.get(r.name)!.includes(ready.name), `${r.name} does not wait for the APIs to answer`);
+        }
+    });
+
+    it("polls each API where the Google provider's custom endpoint points, when one is set", async () => {
+        const custom = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, "gcp:cloudRunV2CustomEndpoint": "https://run.example.test/v2/" });
+        const [ready] = custom.ofType("pulumi-nodejs:dynamic/gcp:ApisReady");
+        assert.deepStrictEqual(ready.inputs.endpoints, { "run.googleapis.com": "https://run.example.test/v2/" });
     });
 
     it("has no public binding when cloudrun.public is false", async () => {
@@ -133,7 +145,7 @@ describe("gcp-cloudrun: bad input, exact messages, nothing registered", () => {
         [
             "cpu outside Cloud Run's values",
             { cloudrun: { cpu: "3" } },
-            "onedigest:cloudrun.cpu: got \"3\"; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path onedigest:cloudrun.cpu 1",
+            "onedigest:cloudrun.cpu: got \"3\"; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path --type string onedigest:cloudrun.cpu 1",
         ],
         [
             "memory too large for the cpu",
@@ -141,9 +153,10 @@ describe("gcp-cloudrun: bad input, exact messages, nothing registered", () => {
             "onedigest:cloudrun.memory: got \"8Gi\"; expected with cpu 1, one of 512Mi, 1Gi, 2Gi, 4Gi. Fix: pulumi config set --path onedigest:cloudrun.memory 512Mi",
         ],
         [
-            "cpu given as a number",
-            { cloudrun: { cpu: 2 } },
-            "onedigest:cloudrun.cpu: got 2; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path onedigest:cloudrun.cpu 1",
+            // What `pulumi config set --path onedigest:cloudrun.cpu 3` stores: a number.
+            "cpu given as a number Cloud Run does not have",
+            { cloudrun: { cpu: 3 } },
+            "onedigest:cloudrun.cpu: got 3; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path --type string onedigest:cloudrun.cpu 1",
         ],
     ];
     for (const [what, config, message] of cases) {

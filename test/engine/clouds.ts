@@ -22,7 +22,9 @@ import * as path from "path";
 import { ROOT } from "../mocks";
 import { freePort } from "../pipeline/docker";
 import { SecureRegistry } from "../registry";
+import { PROBES } from "../../providers/gcpApisOperations";
 import { Store, type Rule, type StoreData } from "./fakes/framework";
+import { ENABLED_SERVICES } from "./fakes/gcp/common";
 import { ok, run } from "./cli";
 
 /** The versions the fakes are installed as: the SDKs' (node_modules/@pulumi/aws, @pulumi/gcp). */
@@ -248,6 +250,52 @@ export function basic(login: { username: string; password: string }): string {
     return `Basic ${Buffer.from(`${login.username}:${login.password}`).toString("base64")}`;
 }
 
+/**
+ * Google's APIs as the program's readiness check (providers/gcpApisOperations.ts) reads them: an
+ * API answers once the fake gcp store has it enabled for the project, and before that 403
+ * PERMISSION_DENIED, reason SERVICE_DISABLED, with the message Google gives ("… has not been used in
+ * project … before or it is disabled …": https://cloud.google.com/service-usage/docs/troubleshooting;
+ * the body shape of https://cloud.google.com/apis/design/errors). A path is `/<service>/<API path>`;
+ * the stack reaches it through the Google provider's custom endpoint settings (gcpConfig()).
+ */
+export class GoogleApis {
+    host = "";
+    readonly requests: string[] = [];
+    private server?: https.Server;
+
+    constructor(private readonly gcpStore: Store) {}
+
+    async start(): Promise<void> {
+        const tls = path.dirname(process.env.NODE_EXTRA_CA_CERTS!);
+        this.server = https.createServer({ cert: fs.readFileSync(path.join(tls, "cert.pem")), key: fs.readFileSync(path.join(tls, "key.pem")) }, (req, res) => {
+            const url = new URL(req.url ?? "/", "https://x");
+            const [service, , project] = url.pathname.split("/").slice(1);
+            this.requests.push(`${req.method} ${url.pathname}`);
+            const enabled = (this.gcpStore.snapshot().tables[ENABLED_SERVICES] ?? {})[`${project}/${service}`] !== undefined;
+            if (enabled) return void res.writeHead(200, { "content-type": "application/json" }).end("{}");
+            const message = `${service} has not been used in project ${project} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/${service}/overview?project=${project} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.`;
+            res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: 403, message, status: "PERMISSION_DENIED", details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "SERVICE_DISABLED" }] } }));
+        });
+        const port = await freePort();
+        await new Promise<void>((resolve, reject) => {
+            this.server!.once("error", reject);
+            this.server!.listen(port, "127.0.0.1", () => resolve());
+        });
+        this.host = `127.0.0.1:${port}`;
+    }
+
+    async stop(): Promise<void> {
+        if (!this.server) return;
+        this.server.closeAllConnections();
+        await new Promise((resolve) => this.server!.close(resolve));
+    }
+
+    /** The Google provider's custom endpoint settings that point the readiness check here. */
+    config(): Record<string, string> {
+        return Object.fromEntries(Object.entries(PROBES).map(([service, probe]) => [`gcp:${probe.configKey}`, `https://${this.host}/${service}/`]));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The clouds.
 
@@ -268,6 +316,8 @@ export class FakeClouds {
         readonly ecr: ImmutableRegistry,
         /** Stands in for Artifact Registry: what the fake gcp provider's registryUri points at. */
         readonly artifactRegistry: ImmutableRegistry,
+        /** Stands in for the APIs the program polls after enabling them. */
+        readonly googleApis: GoogleApis,
         private readonly scratch: string,
         private readonly ownsScratch: boolean,
     ) {}
@@ -306,9 +356,11 @@ export class FakeClouds {
             },
             { oauth2accesstoken: logins.artifactRegistry.password },
         );
+        const googleApis = new GoogleApis(gcpStore);
         await ecr.start();
         await artifactRegistry.start();
-        return new FakeClouds(home, storeDir, logins, ecr, artifactRegistry, dir, scratch === undefined);
+        await googleApis.start();
+        return new FakeClouds(home, storeDir, logins, ecr, artifactRegistry, googleApis, dir, scratch === undefined);
     }
 
     /**
@@ -342,9 +394,15 @@ export class FakeClouds {
         this.store(cloud).transact((db) => db.advanceClock(ms));
     }
 
+    /** Stack config every stack on the fakes needs: where the Google provider's APIs are. */
+    gcpConfig(): Record<string, string> {
+        return this.googleApis.config();
+    }
+
     async stop(): Promise<void> {
         await this.ecr.stop();
         await this.artifactRegistry.stop();
+        await this.googleApis.stop();
         if (this.ownsScratch) fs.rmSync(this.scratch, { recursive: true, force: true });
     }
 

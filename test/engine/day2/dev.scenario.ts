@@ -74,7 +74,7 @@ describe("day 2: the dev stack (Cloud Run + Heroku)", function () {
         first = (await dev.outputs()) as unknown as Outputs;
         const run = first.deployments["gcp-cloudrun"];
         assert.strictEqual(run.imageId, first.imageId);
-        assert.deepStrictEqual(Object.keys(table("serviceusage.services")).sort(), ["artifactregistry", "iam", "run", "secretmanager"].map((s) => `${PROJECT}/${s}.googleapis.com`));
+        assert.deepStrictEqual(Object.keys(table("serviceusage.services")).sort(), ["artifactregistry", "cloudresourcemanager", "iam", "run", "secretmanager"].map((s) => `${PROJECT}/${s}.googleapis.com`));
         const repository = table<{ dockerConfig: { immutableTags: boolean } }>("artifactregistry.repositories")[`${PROJECT}/${REGION}/${NAMES.repositoryId}`];
         assert.ok(repository, "the repository is in the fake project");
         assert.deepStrictEqual(repository.dockerConfig, { immutableTags: true });

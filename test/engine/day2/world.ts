@@ -83,7 +83,7 @@ export class World {
     /** A stack named as a shipped one, with that stack file's config, `owner`'s values and `secrets`. */
     async stack(name: string, owner: Record<string, unknown>, secrets: Record<string, string>): Promise<Stack> {
         const file = parseYaml(fs.readFileSync(path.join(this.dir, `Pulumi.${name}.yaml`), "utf8")) as { config?: Record<string, unknown> };
-        const s = await Stack.create(name, this.dir, this.scratch, this.env, { ...(file.config ?? {}), ...owner });
+        const s = await Stack.create(name, this.dir, this.scratch, this.env, { ...(file.config ?? {}), ...this.clouds.gcpConfig(), ...owner });
         for (const [key, value] of Object.entries(secrets)) await s.setConfig(key, value, { secret: true });
         this.stacks.push(s);
         return s;

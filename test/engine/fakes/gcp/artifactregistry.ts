@@ -4,10 +4,11 @@
  * (ONEDIGEST_FAKE_GCP_REGISTRY, test/engine/clouds.ts), which pushes only into repositories this
  * table holds and keeps their tags immutable. Records by `<project>/<location>/<repositoryId>`.
  */
-import { CloudError, requireEnv, type ForceNew, type Props, type ResourceModule, type Rule } from "../framework";
+import { CloudError, requireEnv, type ForceNew, type InvokeFn, type Op, type Props, type ResourceModule, type Rule } from "../framework";
 import { GoogleError, locationOf, projectOf, requireService, str, stringMap, timestamp } from "./common";
 
 const FILE = "google/services/artifactregistry/resource_artifact_registry_repository.go";
+const DATA = "google/services/artifactregistry/data_source_artifact_registry_repository.go";
 export const TABLE = "artifactregistry.repositories";
 const API = "artifactregistry.googleapis.com";
 
@@ -30,6 +31,11 @@ export const RULES = {
         error: { status: 409, code: "ALREADY_EXISTS", message: "the repository already exists." },
         source:
             `the resource name projects/{project}/locations/{location}/repositories/{repository} (${FILE}:1073) names one resource (https://google.aip.dev/122); a create of an existing name returns ALREADY_EXISTS (https://google.aip.dev/133); the message as the API words it`,
+    },
+    lookupNotFound: {
+        rule: "getRepository finds no repository that is not there",
+        error: { status: 0, code: "provider", message: "{id} not found" },
+        source: `${DATA} dataSourceArtifactRegistryRepositoryRead (an ID the read left empty)`,
     },
     deletionPolicy: {
         rule: "a repository whose deletionPolicy is PREVENT is not deleted",
@@ -84,9 +90,17 @@ export const repository: ResourceModule = {
         // The Terraform ID: FILE:1073.
         return { id: `projects/${project}/locations/${location}/repositories/${repositoryId}`, outs: outputs(table[key], inputs) };
     },
-    read(op, _id, state) {
-        const record = op.db.table<RepositoryRecord>(TABLE)[`${state.project}/${state.location}/${state.repositoryId}`];
-        return record ? { ...state, updateTime: record.updateTime } : undefined;
+    read(op, id, state) {
+        // An import reads by ID alone: projects/<project>/locations/<location>/repositories/<id> (FILE:1073).
+        const [, project, , location, , repositoryId] = id.split("/");
+        const key = state.project ? `${state.project}/${state.location}/${state.repositoryId}` : `${project}/${location}/${repositoryId}`;
+        const record = op.db.table<RepositoryRecord>(TABLE)[key];
+        if (!record) return undefined;
+        return state.project ? { ...state, updateTime: record.updateTime } : outputs(record, { format: record.format, dockerConfig: record.dockerConfig ?? undefined });
+    },
+    // What the API keeps and the bridge maps back to inputs on an import: no defaults, no zero values.
+    importInputs(_op, _id, outs) {
+        return { project: outs.project, location: outs.location, repositoryId: outs.repositoryId, format: outs.format, ...(outs.dockerConfig ? { dockerConfig: outs.dockerConfig } : {}) };
     },
     update(op, _id, olds, news) {
         const key = `${olds.project}/${olds.location}/${olds.repositoryId}`;
@@ -102,4 +116,20 @@ export const repository: ResourceModule = {
         // Its images go with it: the stand-in registry refuses the path once the record is gone.
         delete op.db.table(TABLE)[`${state.project}/${state.location}/${state.repositoryId}`];
     },
+};
+
+/**
+ * `gcp.artifactregistry.getRepository` (DATA: dataSourceArtifactRegistryRepositoryRead): the
+ * repository's record by project, location and ID; a repository that is not there is
+ * RULES.lookupNotFound, and an API not enabled answers as every call to it does (SERVICE_DISABLED).
+ */
+export const getRepository: InvokeFn = (op: Op, args: Props) => {
+    const project = projectOf(op, args);
+    const location = locationOf(op, args);
+    const repositoryId = str(args, "repositoryId") ?? "";
+    requireService(op.db, project, API);
+    const id = `projects/${project}/locations/${location}/repositories/${repositoryId}`;
+    const record = op.db.table<RepositoryRecord>(TABLE)[`${project}/${location}/${repositoryId}`];
+    if (!record) throw CloudError.of(RULES.lookupNotFound, { id });
+    return { ...outputs(record, { format: record.format }), id };
 };

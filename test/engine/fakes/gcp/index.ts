@@ -29,6 +29,7 @@ export const gcp: Cloud = {
     ],
     invokes: {
         "gcp:organizations/getClientConfig:getClientConfig": organizations.getClientConfig,
+        "gcp:artifactregistry/getRepository:getRepository": artifactregistry.getRepository,
     },
     formatError,
 };
