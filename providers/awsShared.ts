@@ -6,7 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 import { LIMITS } from "./names";
-import { scopedName } from "./shared";
+import { findOptional, scopedName } from "./shared";
 import type { AppSpec, ImageArtifact, ParseContext, PushedImage, SharedResources } from "./types";
 import { PROJECT, type Reader } from "../validate";
 
@@ -34,16 +34,22 @@ export interface Retained {
     readonly secretArn?: string;
 }
 
+/**
+ * How the AWS provider says a lookup found nothing: the SDK's retry.NotFoundError ("couldn't find
+ * resource") or the API's own *NotFoundException.
+ */
+export const AWS_NOT_FOUND = /couldn't find resource|NotFoundException/;
+
 /** Looks the retained resources up; outside production nothing is retained, so nothing is asked. */
 export async function findRetained(app: Pick<AppSpec, "name" | "stack" | "production">): Promise<Retained> {
     if (!app.production) return {};
-    // A lookup that fails finds nothing: the resource is created, and a real problem (credentials,
-    // region) then shows as that resource's own error.
+    const repositoryName = scopedName(app, LIMITS.ecrRepository);
+    const secretName = scopedName(app, LIMITS.awsSecret, "secret-key");
     const [repository, secret] = await Promise.all([
-        aws.ecr.getRepository({ name: scopedName(app, LIMITS.ecrRepository) }).then((r) => r.name, () => undefined),
-        aws.secretsmanager.getSecret({ name: scopedName(app, LIMITS.awsSecret, "secret-key") }).then((s) => s.arn, () => undefined),
+        findOptional(`ECR repository ${repositoryName}`, aws.ecr.getRepository({ name: repositoryName }), AWS_NOT_FOUND),
+        findOptional(`secret ${secretName}`, aws.secretsmanager.getSecret({ name: secretName }), AWS_NOT_FOUND),
     ]);
-    return { ...(repository ? { ecrRepository: repository } : {}), ...(secret ? { secretArn: secret } : {}) };
+    return { ...(repository ? { ecrRepository: repository.name } : {}), ...(secret ? { secretArn: secret.arn } : {}) };
 }
 
 export interface EcrRepository {

@@ -57,6 +57,21 @@ export class SharedRegistry implements SharedResources {
     }
 }
 
+/**
+ * A lookup's answer, or undefined when its error says the thing is not there (`notFound`). Any other
+ * failure (credentials, permissions) stops the run naming the lookup: taken for "not there", it would
+ * turn into a create that fails on a name that is still taken.
+ */
+export async function findOptional<T>(what: string, lookup: Promise<T>, notFound: RegExp): Promise<T | undefined> {
+    try {
+        return await lookup;
+    } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (notFound.test(message)) return undefined;
+        throw new Error(`looking up ${what} before any resource: ${message}`);
+    }
+}
+
 /** What a deployment exports: url, image and imageId, and whichever of the optional fields it has. */
 function published(d: Deployment): Record<string, pulumi.Output<string>> {
     return { url: d.url, image: d.image, imageId: d.imageId, ...(d.origin ? { origin: d.origin } : {}), ...(d.dnsRecord ? { dnsRecord: d.dnsRecord } : {}) };

@@ -47,6 +47,14 @@ export interface MockOptions {
     readonly invokes?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
 }
 
+/**
+ * An invoke's failure as the program sees a provider's: the SDK reads a failed call's message from
+ * its gRPC `details` (a mock's thrown Error reaches the program with an empty message otherwise).
+ */
+export function invokeError(message: string): Error {
+    return Object.assign(new Error(message), { details: message });
+}
+
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: Recorded[] = [];
     /** Logical names each resource was registered as depending on (dependsOn and input dependencies). */
@@ -109,10 +117,13 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             case "gcp:organizations/getClientConfig:getClientConfig":
                 return { accessToken: "ya29.short-lived-token", project: "p", region: "r", zone: "z", id: "x" };
             // A fresh account: nothing an earlier destroy retained (tests that adopt override these).
+            // As the providers say it (the AWS SDK's retry.NotFoundError; Google's 404).
             case "aws:ecr/getRepository:getRepository":
+                throw invokeError(`reading ECR Repository (${String(inputs.name)}): couldn't find resource`);
             case "aws:secretsmanager/getSecret:getSecret":
+                throw invokeError(`reading Secrets Manager Secret (${String(inputs.name)}): couldn't find resource`);
             case "gcp:artifactregistry/getRepository:getRepository":
-                throw new Error(`${args.token}: not found`);
+                throw invokeError("googleapi: Error 404: Requested entity was not found.");
             case "gcp:organizations/getProject:getProject":
                 return { number: "987654321", projectId: inputs.projectId ?? "p", name: "p" };
             default:

@@ -6,7 +6,7 @@ import * as path from "path";
 
 import { parse as parseYaml } from "yaml";
 
-import { hex, runProgram, runProgramError, stackFileConfig, type ProgramRun } from "./mocks";
+import { hex, invokeError, runProgram, runProgramError, stackFileConfig, type ProgramRun } from "./mocks";
 
 const SECRETS = { "onedigest:secretKey": "stack-test-secret", "onedigest:herokuApiKey": "stack-test-heroku-key" };
 /** What only the stack's owner can know (README: Before the first `pulumi up`). */
@@ -158,5 +158,19 @@ describe("stack files: prod after a destroy adopts what the destroy left", () =>
         const run = await runStack("dev");
         for (const token of Object.keys(retained)) assert.ok(!run.mocks.invokes.some((i) => i.token === token), token);
         for (const [name, options] of run.mocks.lifecycle) assert.strictEqual(options.importId, "", name);
+    });
+});
+
+describe("stack files: a lookup that fails for another reason stops prod before any resource", () => {
+    it("names the lookup and what the cloud said, instead of creating over a name that may be taken", async () => {
+        const prodStacks = { "organization/onedigest/dev": { imageId: DEV_ID, deployments: { "gcp-cloudrun": { image: DEV_REF } } } };
+        const denied = {
+            "aws:ecr/getRepository:getRepository": () => {
+                throw invokeError("reading ECR Repository (onedigest-prod): operation error ECR: DescribeRepositories, AccessDeniedException: not authorized");
+            },
+        };
+        const { message, resources } = await runProgramError({ ...withValues("prod", OWNER.prod), ...SECRETS }, { stack: "prod", stacks: prodStacks, invokes: denied });
+        assert.strictEqual(message, "looking up ECR repository onedigest-prod before any resource: reading ECR Repository (onedigest-prod): operation error ECR: DescribeRepositories, AccessDeniedException: not authorized");
+        assert.deepStrictEqual(resources.map((r) => r.type), ["pulumi:pulumi:StackReference"]);
     });
 });
