@@ -63,7 +63,10 @@ export function setCommand(key: string, example: unknown, opts: { secret?: boole
     }
     const isPath = /[.[]/.test(key.slice(key.indexOf(":") + 1));
     const value = String(example);
-    const flags = [opts.secret ? "--secret" : "", isPath ? "--path" : ""].filter(Boolean).join(" ");
+    // With --path the CLI stores "true", "false" and integers as a bool or a number; a string stays one
+    // only when told (--type string).
+    const asString = isPath && typeof example === "string" && /^(true|false|-?\d+)$/.test(example);
+    const flags = [opts.secret ? "--secret" : "", isPath ? "--path" : "", asString ? "--type string" : ""].filter(Boolean).join(" ");
     return ["pulumi config set", flags, shellWord(key), shellWord(value)].filter(Boolean).join(" ");
 }
 
@@ -169,10 +172,12 @@ export class Reader {
     oneOf<T extends string>(field: string, allowed: readonly T[], example: T): T | undefined {
         const value = this.record[field];
         if (value === undefined || value === null) return undefined;
-        if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+        // `pulumi config set --path … 2` stores the number 2: a value that reads as one of them is it.
+        const text = typeof value === "number" || typeof value === "boolean" ? String(value) : value;
+        if (typeof text !== "string" || !(allowed as readonly string[]).includes(text)) {
             return this.fail(field, value, `one of ${allowed.join(", ")}`, example);
         }
-        return value as T;
+        return text as T;
     }
 
     numberOneOf(field: string, allowed: readonly number[], example: number): number | undefined {
@@ -194,8 +199,11 @@ export class Reader {
         for (const [k, v] of Object.entries(value)) {
             if (!keyPattern.test(k)) {
                 this.fail(`${field}.${k}`, k, keyRule, "value");
+            } else if (typeof v === "number" || typeof v === "boolean") {
+                // `pulumi config set --path … 1` stores the number 1; an environment variable is its text.
+                out[k] = String(v);
             } else if (typeof v !== "string") {
-                this.fail(`${field}.${k}`, v, "a string", String(v));
+                this.fail(`${field}.${k}`, v, "a string", typeof v === "object" && v !== null && !Array.isArray(v) ? "value" : String(v));
             } else {
                 out[k] = v;
             }

@@ -79,9 +79,9 @@ describe("config: bad input, exact messages", () => {
             `onedigest:app.env.DB_PASSWORD: got "DB_PASSWORD"; expected no secret-like names in plain environment (use onedigest:secretKey, which is stored as a secret). Fix: pulumi config rm --path onedigest:app.env.DB_PASSWORD`,
         ],
         [
-            "an env value that is not a string",
-            { app: { env: { WORKERS: 4 } } },
-            `onedigest:app.env.WORKERS: got 4; expected a string. Fix: pulumi config set --path onedigest:app.env.WORKERS 4`,
+            "an env value that is not text",
+            { app: { env: { WORKERS: [4] } } },
+            `onedigest:app.env.WORKERS: got [4]; expected a string. Fix: pulumi config set --path --type string onedigest:app.env.WORKERS 4`,
         ],
         [
             "unknown platform",

@@ -65,11 +65,12 @@ describe("validate: Reader", () => {
         const map = (record: unknown) => read(record, (r) => r.stringMap("m", /^[A-Z]+$/, "upper-case letters"));
         assert.deepStrictEqual(map({}), { value: {}, problems: [] });
         assert.deepStrictEqual(map({ m: ["A"] }), { value: {}, problems: [`onedigest:t.m: got ["A"]; expected an object of string values. Fix: pulumi config rm --path onedigest:t.m && pulumi config set --path onedigest:t.m.EXAMPLE value`] });
-        assert.deepStrictEqual(map({ m: { A: "1", b: "2", C: 3 } }), {
-            value: { A: "1" },
+        // A number or a boolean is what `pulumi config set --path` stores for "3" or "true": its text.
+        assert.deepStrictEqual(map({ m: { A: "1", b: "2", C: 3, D: true, E: { x: 1 } } }), {
+            value: { A: "1", C: "3", D: "true" },
             problems: [
                 `onedigest:t.m.b: got "b"; expected upper-case letters. Fix: pulumi config set --path onedigest:t.m.b value`,
-                `onedigest:t.m.C: got 3; expected a string. Fix: pulumi config set --path onedigest:t.m.C 3`,
+                `onedigest:t.m.E: got {"x":1}; expected a string. Fix: pulumi config set --path onedigest:t.m.E value`,
             ],
         });
     });
@@ -124,5 +125,25 @@ describe("validate: ConfigError and mergeDefaults", () => {
         assert.deepStrictEqual(mergeDefaults({ a: 1 }, null), { a: 1 });
         assert.deepStrictEqual(mergeDefaults(undefined, { a: 1 }), { a: 1 });
         assert.strictEqual(mergeDefaults({ a: 1 }, "x"), "x");
+    });
+});
+
+describe("validate: values as `pulumi config set --path` stores them", () => {
+    it("oneOf takes a number or boolean whose text is allowed, and names a wrong one as given", () => {
+        const problems: Problem[] = [];
+        const r = new Reader("onedigest:t", { a: 2, b: 3, c: "2" }, problems);
+        assert.strictEqual(r.oneOf("a", ["1", "2"] as const, "1"), "2");
+        assert.strictEqual(r.oneOf("c", ["1", "2"] as const, "1"), "2");
+        assert.strictEqual(r.oneOf("b", ["1", "2"] as const, "1"), undefined);
+        assert.deepStrictEqual(problems.map(formatProblem), ["onedigest:t.b: got 3; expected one of 1, 2. Fix: pulumi config set --path --type string onedigest:t.b 1"]);
+    });
+
+    it("a fix that sets a string the CLI would store as a number or a boolean says --type string; other values do not", () => {
+        assert.strictEqual(setCommand("onedigest:app.env.FORCE_HTTPS", "1"), "pulumi config set --path --type string onedigest:app.env.FORCE_HTTPS 1");
+        assert.strictEqual(setCommand("onedigest:app.env.DEBUG", "false"), "pulumi config set --path --type string onedigest:app.env.DEBUG false");
+        assert.strictEqual(setCommand("onedigest:local.port", 8080), "pulumi config set --path onedigest:local.port 8080");
+        assert.strictEqual(setCommand("onedigest:cloudrun.memory", "512Mi"), "pulumi config set --path onedigest:cloudrun.memory 512Mi");
+        // Without --path the CLI keeps every value a string.
+        assert.strictEqual(setCommand("onedigest:secretKey", "1"), "pulumi config set onedigest:secretKey 1");
     });
 });

@@ -83,7 +83,7 @@ describe("settings: exact messages for bad values", () => {
             [
                 "6 configuration problems:",
                 "onedigest:cloudrun.region: got \"Europe-west1\"; expected a Cloud Run region such as europe-west1. Fix: pulumi config set --path onedigest:cloudrun.region europe-west1",
-                "onedigest:cloudrun.cpu: got \"3\"; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path onedigest:cloudrun.cpu 1",
+                "onedigest:cloudrun.cpu: got \"3\"; expected one of 1, 2, 4, 6, 8. Fix: pulumi config set --path --type string onedigest:cloudrun.cpu 1",
                 "onedigest:cloudrun.ingress: got \"x\"; expected one of all, internal, internal-and-cloud-load-balancing. Fix: pulumi config set --path onedigest:cloudrun.ingress all",
                 "onedigest:cloudrun.public: got \"yes\"; expected true or false. Fix: pulumi config set --path onedigest:cloudrun.public true",
                 "onedigest:cloudrun.deletionProtection: got 1; expected true or false. Fix: pulumi config set --path onedigest:cloudrun.deletionProtection false",
