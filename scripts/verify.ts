@@ -9,7 +9,7 @@
  * A deployment that exports an `origin` (a load balancer's own name) is checked there, with its
  * url's host as the TLS server name and Host header: a first deploy proves the bits before anyone
  * could point the domain's DNS at a load balancer that `up` just created. The line says so, and
- * names the DNS record (`dnsRecord`) while the domain does not resolve.
+ * names the DNS record (`dnsRecord`) while the domain does not resolve, whether or not the origin answered.
  */
 import { lookup } from "dns/promises";
 import * as http from "http";
@@ -167,7 +167,8 @@ export async function checkDeployment(d: Deployed, expected: Expected, options: 
             return { kind: d.kind, url: d.url, ok: true, detail: got.detail, latencyMs: got.latencyMs, attempts, ...via, ...(dns ? { dnsNeeded: dns } : {}) };
         }
         if (Date.now() + delay > deadline) {
-            return { kind: d.kind, url: d.url, ok: false, detail: `${got.detail} (gave up after ${attempts} attempts in ${Math.round(options.timeoutMs / 1000)} s)`, attempts, ...via };
+            const dns = await dnsNeeded(d);
+            return { kind: d.kind, url: d.url, ok: false, detail: `${got.detail} (gave up after ${attempts} attempts in ${Math.round(options.timeoutMs / 1000)} s)`, attempts, ...via, ...(dns ? { dnsNeeded: dns } : {}) };
         }
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, options.maxDelayMs);

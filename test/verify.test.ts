@@ -140,7 +140,9 @@ describe("verify: against HTTP servers", () => {
     });
 });
 
-describe("verify: the command", () => {
+describe("verify: the command", function () {
+    // Each test starts the command in a Node.js process of its own (ts-node), seconds on a busy machine.
+    this.timeout(90_000);
     it("prints one line per target and exits 1 naming each target that failed", async () => {
         const good = await server([[200, health(ID, "c0ffee", "0.1.0")]]);
         const bad = await server([[200, health(OTHER, "c0ffee", "0.1.0")]]);
@@ -176,7 +178,9 @@ describe("verify: the command", () => {
     });
 });
 
-describe("verify: a first deploy, before the domain's DNS points at the load balancer", () => {
+describe("verify: a first deploy, before the domain's DNS points at the load balancer", function () {
+    // Each test starts the command in a Node.js process of its own (ts-node), seconds on a busy machine.
+    this.timeout(90_000);
     const DOMAIN = "app.onedigest.test";
     let dir = "";
     let srv: https.Server;
@@ -221,5 +225,12 @@ describe("verify: a first deploy, before the domain's DNS points at the load bal
         const result = await runCli(JSON.stringify({ imageId: ID, deployments: { "aws-ecs": { url: "https://other.onedigest.test", imageId: ID, origin } } }), ["--any-commit", "--any-version", "--timeout", "1"], withCa());
         assert.strictEqual(result.code, 1);
         assert.match(result.stdout, /^FAIL  aws-ecs  https:\/\/other\.onedigest\.test  ERR_TLS_CERT_ALTNAME_INVALID/m);
+    });
+
+    it("an origin that does not answer yet still names the DNS record to create", async () => {
+        const result = await runCli(outputs({ origin: "127.0.0.1:9", dnsRecord: `${DOMAIN} CNAME lb-123.eu-west-1.elb.amazonaws.com` }), ["--any-commit", "--any-version", "--timeout", "1"], withCa());
+        assert.strictEqual(result.code, 1);
+        assert.match(result.stdout, new RegExp(`^FAIL  aws-ecs  https://${DOMAIN}  ECONNREFUSED .*\\(through 127\\.0\\.0\\.1:9\\)$`, "m"));
+        assert.match(result.stdout, new RegExp(`^note  aws-ecs  ${DOMAIN} does not resolve yet: create ${DOMAIN} CNAME lb-123\\.eu-west-1\\.elb\\.amazonaws\\.com$`, "m"));
     });
 });

@@ -32,7 +32,7 @@ const PROD_RUN = "my-prod-project/europe-west1/onedigest-prod";
 
 interface Outputs {
     imageId: string;
-    deployments: Record<string, { url: string; image: string; imageId: string }>;
+    deployments: Record<string, { url: string; image: string; imageId: string; origin?: string }>;
 }
 
 describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
@@ -116,12 +116,15 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
         assert.strictEqual(ecsService(clouds(), "onedigest-prod").deployments.length, 1);
     });
 
-    it("scripts/verify.sh prod: asks every deployment's /healthcheck, which no fake serves", async () => {
+    it("scripts/verify.sh prod: asks every deployment's /healthcheck (no fake serves one) and names the DNS record to create", async () => {
         const verify = await run("bash", ["scripts/verify.sh", "prod", "--timeout", "10"], { cwd: world.dir, env: world.env, timeoutMs: 120_000 });
         console.log(`      verify.sh prod exited ${verify.code}:\n${(verify.stdout + verify.stderr).trim().replace(/^/gm, "        ")}`);
         assert.strictEqual(verify.code, 1);
         assert.match(verify.stdout + verify.stderr, /aws-ecs/);
         assert.match(verify.stdout + verify.stderr, /gcp-cloudrun/);
+        // What the user reads next: the DNS record the first deploy needs, with the load balancer's name.
+        const prodOut = (await prod.outputs()) as unknown as Outputs;
+        assert.ok(verify.stdout.includes(`note  aws-ecs  ${DOMAIN} does not resolve yet: create ${DOMAIN} CNAME ${prodOut.deployments["aws-ecs"].origin}`), verify.stdout);
     });
 
     it("a second preview of each stack is empty", async () => {
