@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # A throwaway Docker engine and three loopback registries for the image-pipeline and real-engine tests.
 #
-#   scripts/docker-env.sh up   STATE_DIR   start dockerd + registries, build the base; writes STATE_DIR/env
-#   scripts/docker-env.sh down STATE_DIR   stop everything started by `up` (engine, bridge, registries)
-#   scripts/docker-env.sh install          only install the Debian packages (docker.io, docker-registry, debootstrap, apache2-utils)
+#   scripts/docker-env.sh up   STATE_DIR [STORE]   start dockerd + registries, build the base; writes STATE_DIR/env
+#   scripts/docker-env.sh down STATE_DIR           stop everything started by `up` (engine, bridge, registries)
+#   scripts/docker-env.sh install                  only install the Debian packages (docker.io, docker-registry, debootstrap, apache2-utils)
+#
+# STORE is the engine's image store: `classic` (the default; also DOCKER_IMAGE_STORE) or `containerd`
+# (the default of fresh Docker Engine 29 and Docker Desktop installs), set through daemon.json's
+# features.containerd-snapshotter. The engine is Docker Engine 28.5.2 from ../shared/tools/docker
+# (installed into ONEDIGEST_CACHE) when that folder is there, which is the engine users run; else,
+# or with DOCKER_ENGINE=path, the dockerd on PATH (Debian's docker.io is 20.10: classic store only).
 #
 # The registries stand in for ECR, Artifact Registry and registry.heroku.com. Nothing can be pulled
 # on the test machines, so the Dockerfile's base (python:3.12-slim-bookworm) is replaced by a
@@ -16,12 +22,15 @@
 # `pip install --require-hashes` still checks every hash.
 set -euo pipefail
 
-cmd=${1:?usage: docker-env.sh up|down STATE_DIR, or install}
+cmd=${1:?usage: docker-env.sh up STATE_DIR [classic|containerd], down STATE_DIR, or install}
 state=${2:-}
-[ "$cmd" = install ] || [ -n "$state" ] || { echo "usage: docker-env.sh up|down STATE_DIR" >&2; exit 2; }
+[ "$cmd" = install ] || [ -n "$state" ] || { echo "usage: docker-env.sh up STATE_DIR [classic|containerd], or down STATE_DIR" >&2; exit 2; }
+store=${3:-${DOCKER_IMAGE_STORE:-classic}}
+case "$store" in classic | containerd) ;; *) echo "docker-env.sh: the image store is classic or containerd, not $store" >&2; exit 2 ;; esac
 cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
 base_tag=onedigest-base:bookworm-standin
 root_dir=$(cd "$(dirname "$0")/.." && pwd)
+engine_tools=$root_dir/../shared/tools/docker
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '[docker-env] %s\n' "$*" >&2; }
@@ -84,10 +93,41 @@ stop_bridge() {
   rm -f "$state/bridge"
 }
 
+# Docker Engine 28.5.2's dockerd first on PATH, where ../shared/tools/docker has it (it runs on the
+# containerd and runc that docker.io brings); else the dockerd already on PATH.
+choose_engine() {
+  if [ "${DOCKER_ENGINE:-}" != path ] && [ -f "$engine_tools/install.sh" ]; then
+    bash "$engine_tools/install.sh" "$cache/docker-engine" >&2 || die "installing Docker Engine from $engine_tools failed"
+    # shellcheck disable=SC1091
+    . "$cache/docker-engine/env.sh"
+  fi
+  command -v dockerd >/dev/null || die "no dockerd on PATH"
+  local version; version=$(dockerd --version | sed -E 's/^Docker version ([0-9]+)\..*/\1/')
+  if [ "$store" = containerd ] && [ "$version" -lt 24 ]; then
+    die "$(dockerd --version) has no containerd image store (Docker Engine 24+ does): use ../shared/tools/docker, or the classic store"
+  fi
+  log "engine: $(command -v dockerd) ($(dockerd --version)), $store image store"
+}
+
+# The image store is a daemon feature; an engine older than 24 knows no such feature, and is classic.
+write_daemon_json() {
+  local version; version=$(dockerd --version | sed -E 's/^Docker version ([0-9]+)\..*/\1/')
+  if [ "$version" -ge 24 ]; then
+    printf '{"features": {"containerd-snapshotter": %s}}\n' "$([ "$store" = containerd ] && echo true || echo false)" >"$state/daemon.json"
+  else
+    echo '{}' >"$state/daemon.json"
+  fi
+}
+
 start_dockerd() { # storage-driver
   local driver=$1
+  # The containerd store names containerd's snapshotters instead of graph drivers.
+  if [ "$store" = containerd ]; then
+    case "$driver" in overlay2) driver=overlayfs ;; vfs) driver=native ;; esac
+  fi
   mkdir -p "$state/data" "$state/exec"
-  dockerd --data-root "$state/data" --exec-root "$state/exec" -H "unix://$state/docker.sock" \
+  write_daemon_json
+  dockerd --config-file "$state/daemon.json" --data-root "$state/data" --exec-root "$state/exec" -H "unix://$state/docker.sock" \
     --pidfile "$state/dockerd.pid" --storage-driver="$driver" --iptables=false --ip6tables=false \
     --bridge="$(cat "$state/bridge")" --ip-forward=false --ip-masq=false \
     --insecure-registry 127.0.0.0/8 >"$state/dockerd.log" 2>&1 &
@@ -113,14 +153,15 @@ stop_dockerd() {
 }
 
 # overlay2 first: it builds the app image in ~10 s where vfs takes 2-7 min. vfs works on any kernel
-# and filesystem, so it is the fallback. Each driver is checked by running a container on the bridge
-# before it is used. DOCKER_STORAGE_DRIVER overrides the order (e.g. "vfs").
+# and filesystem, so it is the fallback (on the containerd store, containerd's overlayfs and native
+# snapshotters stand for them). Each driver is checked by running a container on the bridge before
+# it is used, on the store asked for. DOCKER_STORAGE_DRIVER overrides the order (e.g. "vfs").
 start_engine() {
   local driver
   start_bridge
   for driver in ${DOCKER_STORAGE_DRIVER:-overlay2 vfs}; do
-    if start_dockerd "$driver" && import_base && docker run --rm "$base_tag" true >/dev/null 2>&1; then
-      log "engine up with the $driver storage driver"
+    if start_dockerd "$driver" && [ "$(engine_store)" = "$store" ] && import_base && docker run --rm "$base_tag" true >/dev/null 2>&1; then
+      log "engine up with the $driver storage driver ($(docker info --format '{{.Driver}}')), $store image store"
       echo "$driver" >"$state/storage-driver"
       return 0
     fi
@@ -128,6 +169,11 @@ start_engine() {
     stop_dockerd
   done
   die "dockerd could not start and run a container with any storage driver (${DOCKER_STORAGE_DRIVER:-overlay2 vfs}); see $state/dockerd.log"
+}
+
+# What the engine says its store is: the containerd store reports driver-type io.containerd.snapshotter.v1.
+engine_store() {
+  if docker info --format '{{json .DriverStatus}}' | grep -q '"driver-type","io.containerd.snapshotter'; then echo containerd; else echo classic; fi
 }
 
 # Registries speak HTTPS, as every real one does (the docker provider reads digests over HTTPS only),
@@ -217,7 +263,7 @@ import_base() {
 up() {
   [ "$(uname -s)" = Linux ] || die "needs Linux to run dockerd"
   mkdir -p "$state"
-  install_packages; stage install
+  install_packages; choose_engine; stage install
   build_base; fetch_wheels; stage base
   start_engine; stage dockerd
   local ecr gar heroku
@@ -233,6 +279,7 @@ export ONEDIGEST_REGISTRY_GAR=$gar
 export ONEDIGEST_REGISTRY_HEROKU=$heroku
 export SSL_CERT_FILE=$state/tls/bundle.pem
 export NODE_EXTRA_CA_CERTS=$state/tls/cert.pem
+export ONEDIGEST_IMAGE_STORE=$store
 ENV
   log "ready: $(tr '\n' ' ' <"$state/env")"
 }
