@@ -11,6 +11,7 @@ export const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json
 export const MANIFEST_LIST_V2 = "application/vnd.docker.distribution.manifest.list.v2+json";
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** Every manifest kind, so that what a registry holds is always seen as it is. */
 export const ACCEPT_ANY = [MANIFEST_V2, MANIFEST_LIST_V2, OCI_MANIFEST, OCI_INDEX].join(", ");
 
@@ -134,6 +135,54 @@ export class RegistryClient {
         return { digest, mediaType, manifest, bytes };
     }
 
+    /**
+     * The manifest with this digest, checked to be those bytes: the registry's answer is hashed, so
+     * what it names (the config, the layers) is tied to the digest and to nothing the registry says.
+     */
+    async getManifestByDigest(digest: string, accept: string = ACCEPT_ANY): Promise<FetchedManifest | undefined> {
+        if (!DIGEST.test(digest)) throw new RegistryError(`not a sha256 digest: ${digest}`, 0);
+        const fetched = await this.getManifest(digest, accept);
+        if (!fetched) return undefined;
+        const actual = `sha256:${createHash("sha256").update(fetched.bytes).digest("hex")}`;
+        if (actual !== digest) throw new RegistryError(`registry ${this.host}/${this.path}@${digest} answered a manifest whose digest is ${actual}`, 0);
+        return { ...fetched, digest };
+    }
+
+    /** Whether the repository holds a blob (HEAD). */
+    async hasBlob(digest: string): Promise<boolean> {
+        const res = await this.authorized(`/v2/${this.path}/blobs/${digest}`, { method: "HEAD", headers: {} });
+        if (res.status !== 404 && !res.ok) throw await this.error(res, `HEAD ${this.host}/${this.path} blob ${digest}`);
+        await res.arrayBuffer();
+        return res.ok;
+    }
+
+    /**
+     * Uploads a blob as the docker client does: POST opens an upload, PATCH sends the bytes, PUT with
+     * the digest closes it (the registry checks the digest).
+     */
+    async putBlob(digest: string, bytes: Buffer): Promise<void> {
+        const step = async (what: string, path: string, init: { method: string; headers: Record<string, string>; body?: Buffer }, status: number): Promise<Response> => {
+            const res = await this.authorized(path, init);
+            if (res.status !== status) throw await this.error(res, `${init.method} ${this.host}/${this.path} ${what}`);
+            await res.arrayBuffer();
+            return res;
+        };
+        const opened = await step("blob upload", `/v2/${this.path}/blobs/uploads/`, { method: "POST", headers: {} }, 202);
+        const sent = await step(`blob ${digest}`, this.uploadPath(opened), { method: "PATCH", headers: { "Content-Type": "application/octet-stream" }, body: bytes }, 202);
+        const close = new URL(this.uploadPath(sent), `${this.scheme}://${this.host}`);
+        close.searchParams.set("digest", digest);
+        await step(`blob ${digest}`, `${close.pathname}${close.search}`, { method: "PUT", headers: {} }, 201);
+    }
+
+    /** An upload's next address (its Location, absolute or relative), as a path on this registry. */
+    private uploadPath(res: Response): string {
+        const location = res.headers.get("location");
+        if (!location) throw new RegistryError(`registry ${this.host}/${this.path}: a blob upload answered without a Location`, res.status);
+        const url = new URL(location, `${this.scheme}://${this.host}`);
+        if (url.host !== this.host) throw new RegistryError(`registry ${this.host}/${this.path}: a blob upload moved to another host (${url.host})`, res.status);
+        return `${url.pathname}${url.search}`;
+    }
+
     /** PUTs a manifest under a tag or digest; returns its digest. */
     async putManifest(reference: string, bytes: Buffer, mediaType: string): Promise<string> {
         const res = await this.authorized(`/v2/${this.path}/manifests/${reference}`, { method: "PUT", headers: { "Content-Type": mediaType }, body: bytes });
@@ -248,4 +297,39 @@ export function toDockerV2(manifest: Manifest): Buffer {
         return { mediaType, size: layer.size, digest: layer.digest };
     });
     return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_V2, config: { mediaType: DOCKER_CONFIG, size: manifest.config.size, digest: manifest.config.digest }, layers }));
+}
+
+/** What a registry's `repo@sha256:…` is, read by digest (so checked by content) for one platform. */
+export interface RegistryImage {
+    /** The image manifest's digest: the reference's own, or its platform entry's in an index. */
+    readonly manifestDigest: string;
+    readonly mediaType: string;
+    /** The config digest that manifest names: the image ID. */
+    readonly configDigest: string;
+}
+
+/** Splits `host[:port]/path@sha256:<64 hex>` into its repository and digest. */
+export function splitDigestRef(ref: string): { repository: string; digest: string } {
+    const match = /^([^@\s]+\/[^@\s]+)@(sha256:[0-9a-f]{64})$/.exec(ref);
+    if (!match) throw new RegistryError(`not a registry reference by digest (host/path@sha256:<64 hex>): ${ref}`, 0);
+    return { repository: match[1], digest: match[2] };
+}
+
+/**
+ * The image a reference by digest names, from its registry: the manifest with that digest (its bytes
+ * hashed), or the platform's entry in the index with that digest, and the config digest it names.
+ */
+export async function readRegistryImage(ref: string, platform: string, client: RegistryClient): Promise<RegistryImage> {
+    const { digest } = splitDigestRef(ref);
+    let fetched = await client.getManifestByDigest(digest);
+    if (!fetched) throw new RegistryError(`${ref} is not in its registry (no manifest with that digest)`, 404);
+    if (fetched.manifest.manifests) {
+        const entry = platformEntry(fetched, platform);
+        const child = entry && (await client.getManifestByDigest(entry.digest));
+        if (!child) throw new RegistryError(`${ref} is an index without a ${platform} image`, 404);
+        fetched = child;
+    }
+    const configDigest = fetched.manifest.config?.digest;
+    if (!configDigest || !DIGEST.test(configDigest)) throw new RegistryError(`${ref} is not an image manifest (no config digest)`, 0);
+    return { manifestDigest: fetched.digest, mediaType: fetched.mediaType, configDigest };
 }

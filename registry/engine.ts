@@ -77,6 +77,27 @@ function request(address: EngineAddress, method: string, pathAndQuery: string, h
     });
 }
 
+/** A request whose answer is read as a stream (an image export); a non-200 answer is an EngineError. */
+export function requestStream(address: EngineAddress, method: string, pathAndQuery: string, what: string): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+        const options: https.RequestOptions = {
+            method,
+            path: pathAndQuery,
+            ...(address.socketPath ? { socketPath: address.socketPath } : { host: address.host, port: address.port }),
+            ...(address.tls ?? {}),
+        };
+        const req = (address.tls ? https : http).request(options, (res) => {
+            if (res.statusCode === 200) return resolve(res);
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => reject(new EngineError(`${what}: ${engineMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") })}`, res.statusCode ?? 0)));
+            res.on("error", reject);
+        });
+        req.on("error", (err) => reject(new EngineError(`cannot reach the Docker engine (${address.socketPath ?? `${address.host}:${address.port}`}): ${err.message}`, 0)));
+        req.end();
+    });
+}
+
 function engineMessage(answer: Answer): string {
     try {
         return (JSON.parse(answer.body) as { message?: string }).message ?? answer.body;
@@ -88,6 +109,21 @@ function engineMessage(answer: Answer): string {
 /** The X-Registry-Auth header value of a login: URL-safe base64 with padding, as the engine decodes it. */
 export function registryAuthHeader(login: { username?: string; password?: string; serveraddress: string }): string {
     return Buffer.from(JSON.stringify(login)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/** What `docker image inspect` says of an image: its ID and, on the containerd store only, the descriptor of what it stores. */
+export interface LocalImage {
+    readonly id: string;
+    /** The stored manifest or index (the containerd image store); the classic store stores none. */
+    readonly descriptor?: { readonly mediaType: string; readonly digest: string };
+}
+
+/** `docker image inspect NAME`. */
+export async function inspectImage(address: EngineAddress, name: string): Promise<LocalImage> {
+    const answer = await request(address, "GET", `/images/${encodeURIComponent(name)}/json`);
+    if (answer.status !== 200) throw new EngineError(`docker image inspect ${name}: ${engineMessage(answer)}`, answer.status);
+    const inspect = JSON.parse(answer.body) as { Id: string; Descriptor?: { mediaType: string; digest: string } };
+    return { id: inspect.Id, ...(inspect.Descriptor ? { descriptor: { mediaType: inspect.Descriptor.mediaType, digest: inspect.Descriptor.digest } } : {}) };
 }
 
 /** `docker tag SOURCE REPOSITORY:TAG`. */
@@ -107,9 +143,13 @@ export async function pushImage(address: EngineAddress, repository: string, tag:
     let digest = "";
     for (const line of answer.body.split("\n")) {
         if (!line.trim()) continue;
-        const message = JSON.parse(line) as { error?: string; errorDetail?: { message?: string }; aux?: { Digest?: string } };
+        const message = JSON.parse(line) as { error?: string; errorDetail?: { message?: string }; aux?: { Digest?: string }; status?: string };
         if (message.error || message.errorDetail) throw new EngineError(`docker push ${repository}:${tag}: ${message.errorDetail?.message ?? message.error}`, 0);
+        // The classic store reports the digest in an aux message; the containerd store (Engine 28)
+        // only in its last status line, "<tag>: digest: sha256:… size: …".
+        const said = /^(\S+): digest: (sha256:[0-9a-f]{64}) size: \d+$/.exec(message.status ?? "");
         if (message.aux?.Digest) digest = message.aux.Digest;
+        else if (said?.[1] === tag && !digest) digest = said[2];
     }
     if (!digest) throw new EngineError(`docker push ${repository}:${tag} reported no digest`, 0);
     return digest;

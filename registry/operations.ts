@@ -9,14 +9,15 @@
  * registry is asked first: when the tag is already there with the same config digest, its manifest is
  * used as it is and nothing is pushed.
  */
-import { EngineError, engineAddress, pushImage, tagImage, untagImage, type EngineAddress } from "./engine";
+import { EngineError, engineAddress, inspectImage, pushImage, tagImage, untagImage, type EngineAddress, type LocalImage } from "./engine";
 import { MANIFEST_V2, RegistryClient, RegistryError, platformEntry, toDockerV2, type FetchedManifest } from "./client";
+import { MANIFEST_INDEXES, exportImage } from "./export";
 
 /** Which manifests a registry takes: any (OCI or Docker), or Docker v2 schema 2 only (Heroku's). */
 export type ManifestKind = "any" | "docker-v2";
 
 export interface PushInputs {
-    /** What the engine knows the bits as (the image ID on the classic store). */
+    /** What the engine knows the bits as: a name it resolves on either image store (the local tag). */
     readonly source: string;
     /** The config digest every copy must have: the identity of the bits. */
     readonly imageId: string;
@@ -71,14 +72,58 @@ async function imageManifest(registry: RegistryClient, fetched: FetchedManifest,
     return child;
 }
 
+/**
+ * Who pushes: the engine, or the program from the engine's export. The classic store keeps no
+ * manifest and its push writes Docker v2 schema 2; the containerd store pushes the manifest it
+ * keeps — Docker v2 from BuildKit, OCI from the legacy builder or an OCI pull, or a whole index
+ * with its attestation manifests. A registry that takes Docker v2 schema 2 only (Heroku's) must
+ * never be sent another kind, and an index is never sent anywhere: the program copies the one
+ * platform's manifest and blobs itself, rewritten as Docker v2 where the registry needs it.
+ */
+export function pushRoute(local: LocalImage, manifest: ManifestKind): "engine" | "copy" {
+    const stored = local.descriptor?.mediaType;
+    if (stored === undefined) return "engine";
+    if (MANIFEST_INDEXES.includes(stored)) return "copy";
+    return manifest === "docker-v2" && stored !== MANIFEST_V2 ? "copy" : "engine";
+}
+
+/** The engine's push: tag the source with the registry's name, push it with the login. */
+async function enginePush(engine: EngineAddress, inputs: PushInputs): Promise<string> {
+    await tagImage(engine, inputs.source, inputs.repository, inputs.tag);
+    return pushImage(engine, inputs.repository, inputs.tag, { username: inputs.username, password: inputs.password, server: inputs.server });
+}
+
+/**
+ * The program's own push of the engine's export: the platform's config and layers (those the
+ * registry lacks), then its manifest — as the engine keeps it, or as Docker v2 schema 2 of the same
+ * blobs where the registry takes only that. Returns the manifest digest.
+ */
+async function copyPush(engine: EngineAddress, registry: RegistryClient, inputs: PushInputs): Promise<string> {
+    const exported = await exportImage(engine, inputs.source, inputs.platform);
+    try {
+        const { manifest, mediaType, bytes } = exported.manifest;
+        if (manifest.config?.digest !== inputs.imageId) {
+            throw new RegistryError(`the engine's ${inputs.source} is other bits (config digest ${String(manifest.config?.digest)}, not ${inputs.imageId})`, 0);
+        }
+        const v2 = inputs.manifest === "docker-v2" && mediaType !== MANIFEST_V2;
+        const put = v2 ? toDockerV2(manifest) : bytes;
+        for (const blob of [manifest.config, ...(manifest.layers ?? [])]) {
+            if (!(await registry.hasBlob(blob.digest))) await registry.putBlob(blob.digest, exported.blob(blob.digest));
+        }
+        return await registry.putManifest(inputs.tag, put, v2 ? MANIFEST_V2 : mediaType);
+    } finally {
+        exported.remove();
+    }
+}
+
 export async function push(inputs: PushInputs, deps: Deps = realDeps): Promise<PushOutputs> {
     const registry = deps.registry(inputs);
     let held = await registry.getManifest(inputs.tag);
     const pushed = held === undefined;
     if (!held) {
         const engine = deps.engine(inputs);
-        await tagImage(engine, inputs.source, inputs.repository, inputs.tag);
-        const digest = await pushImage(engine, inputs.repository, inputs.tag, { username: inputs.username, password: inputs.password, server: inputs.server });
+        const route = pushRoute(await inspectImage(engine, inputs.source), inputs.manifest);
+        const digest = route === "copy" ? await copyPush(engine, registry, inputs) : await enginePush(engine, inputs);
         held = await registry.getManifest(digest);
         if (!held) throw new RegistryError(`${inputs.repository}@${digest} was pushed but the registry does not have it`, 404);
     }

@@ -1,9 +1,14 @@
-/** The push's pure parts: what replaces it, where the engine is, and manifests as registries hold them. */
+/** The push's pure parts: what replaces it, where the engine is, who pushes, and manifests as registries hold them. */
 import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
-import { MANIFEST_V2, OCI_INDEX, challengeParams, platformEntry, splitRepository, toDockerV2, type FetchedManifest } from "../registry/client";
+import { MANIFEST_V2, OCI_INDEX, OCI_MANIFEST, challengeParams, platformEntry, splitDigestRef, splitRepository, toDockerV2, type FetchedManifest } from "../registry/client";
 import { engineAddress, registryAuthHeader } from "../registry/engine";
-import { PUSH_IDENTITY, diffPush, type PushInputs } from "../registry/operations";
+import { untar } from "../registry/export";
+import { PUSH_IDENTITY, diffPush, pushRoute, type PushInputs } from "../registry/operations";
 
 const BASE: PushInputs = {
     source: "sha256:a",
@@ -104,5 +109,81 @@ describe("push: manifests as registries hold them", () => {
             service: "registry.example",
             scope: "repository:a/b:pull,push",
         });
+    });
+});
+
+describe("push: who pushes, on each of Docker's image stores", () => {
+    const digest = `sha256:${"f".repeat(64)}`;
+    const stored = (mediaType: string) => ({ id: digest, descriptor: { mediaType, digest } });
+
+    it("the engine, where it keeps no manifest (classic) or keeps one the registry takes", () => {
+        assert.strictEqual(pushRoute({ id: digest }, "any"), "engine");
+        assert.strictEqual(pushRoute({ id: digest }, "docker-v2"), "engine");
+        assert.strictEqual(pushRoute(stored(MANIFEST_V2), "docker-v2"), "engine");
+        assert.strictEqual(pushRoute(stored(OCI_MANIFEST), "any"), "engine");
+    });
+
+    it("the program, from the engine's export, for an OCI manifest where only Docker v2 is taken, and for any index", () => {
+        assert.strictEqual(pushRoute(stored(OCI_MANIFEST), "docker-v2"), "copy");
+        for (const index of [OCI_INDEX, "application/vnd.docker.distribution.manifest.list.v2+json"]) {
+            assert.strictEqual(pushRoute(stored(index), "any"), "copy", index);
+            assert.strictEqual(pushRoute(stored(index), "docker-v2"), "copy", index);
+        }
+    });
+});
+
+describe("push: a reference by digest, read from its registry", () => {
+    it("splits host/path@sha256 and refuses anything else", () => {
+        const digest = `sha256:${"a".repeat(64)}`;
+        assert.deepStrictEqual(splitDigestRef(`127.0.0.1:5000/team/app@${digest}`), { repository: "127.0.0.1:5000/team/app", digest });
+        for (const ref of [`app@${digest}`, "r.example.com/app:v1", `r.example.com/app@${digest}0`]) assert.throws(() => splitDigestRef(ref), /not a registry reference by digest/, ref);
+    });
+});
+
+describe("push: the engine's export, unpacked", () => {
+    let dir = "";
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-untar-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** A tar made by Python's tarfile (`format` pax or gnu), streamed in `chunk`-byte pieces. */
+    function tarOf(files: Record<string, string>, format: "PAX_FORMAT" | "GNU_FORMAT", chunk: number): AsyncIterable<Buffer> {
+        const script = `import io,json,sys,tarfile
+files=json.loads(sys.argv[1])
+out=io.BytesIO()
+with tarfile.open(fileobj=out,mode="w",format=tarfile.${format}) as t:
+    for name,text in files.items():
+        data=text.encode()
+        info=tarfile.TarInfo(name); info.size=len(data); t.addfile(info,io.BytesIO(data))
+sys.stdout.buffer.write(out.getvalue())`;
+        const bytes = execFileSync("python3", ["-c", script, JSON.stringify(files)]);
+        return (async function* () {
+            for (let at = 0; at < bytes.length; at += chunk) yield bytes.subarray(at, at + chunk);
+        })();
+    }
+
+    it("writes every file, long names (pax and GNU) and entries split across chunks included", async () => {
+        const long = `blobs/sha256/${"b".repeat(120)}`;
+        const files = { "index.json": "{}", [long]: "x".repeat(1500), "blobs/sha256/empty": "" };
+        for (const format of ["PAX_FORMAT", "GNU_FORMAT"] as const) {
+            for (const chunk of [7, 512, 100_000]) {
+                fs.rmSync(dir, { recursive: true, force: true });
+                fs.mkdirSync(dir);
+                await untar(tarOf(files, format, chunk), dir);
+                for (const [name, text] of Object.entries(files)) assert.strictEqual(fs.readFileSync(path.join(dir, name), "utf8"), text, `${format}, ${chunk}: ${name}`);
+            }
+        }
+    });
+
+    it("refuses an entry outside its directory, and a tar cut short", async () => {
+        await assert.rejects(untar(tarOf({ "../escape": "x" }, "PAX_FORMAT", 512), dir), /the image export holds an entry outside its directory: \.\.\/escape/);
+        const cut = (async function* () {
+            for await (const piece of tarOf({ "index.json": "y".repeat(2000) }, "PAX_FORMAT", 1024)) {
+                yield piece;
+                return;
+            }
+        })();
+        await assert.rejects(untar(cut, dir), /the image export ended inside a tar entry/);
     });
 });
