@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { projectRoot, type AppConfig, type ImageConfig } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
+import { RegistryClient, readRegistryImage, splitDigestRef, type Login, type RegistryImage } from "./registry/client";
 import { RegistryPush } from "./registry/push";
 import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials, type RegistryLogin } from "./registryAuth";
 import { PROJECT } from "./validate";
@@ -61,11 +62,32 @@ export function checkImageId(imageId: string, what: string): string {
     return imageId;
 }
 
+/** `name:tag` or `host/path:tag` → its repository (the name without the tag). */
+export function repositoryOf(name: string): string {
+    const colon = name.lastIndexOf(":");
+    return colon > name.lastIndexOf("/") ? name.slice(0, colon) : name;
+}
+
+/**
+ * How the engine is asked for these bits. The engine's ID of an image is its config digest on
+ * Docker's classic image store, and a manifest digest on the containerd store, which does not
+ * resolve a config digest: there the image is named by the local tag's repository and that digest.
+ */
+export function localRef(tagName: string, engineId: string, imageId: string): string {
+    checkImageId(engineId, `the engine's ID of ${tagName}`);
+    return engineId === imageId ? imageId : `${repositoryOf(tagName)}@${engineId}`;
+}
+
 class Artifact implements ImageArtifact {
+    readonly localRef: pulumi.Output<string>;
+
     constructor(
         readonly imageId: pulumi.Output<string>,
         readonly platform: Platform,
-    ) {}
+        tag: docker.Tag,
+    ) {
+        this.localRef = pulumi.all([tag.targetImage, tag.sourceImageId, imageId]).apply(([name, engineId, id]) => localRef(name, engineId, id));
+    }
 
     push(name: string, registry: RegistryTarget, opts: pulumi.ComponentResourceOptions = {}): PushedImage {
         // Tagged by its image ID, so the same bits always get the same tag; a registry that holds
@@ -73,8 +95,8 @@ class Artifact implements ImageArtifact {
         const pushed = new RegistryPush(
             `${name}-push`,
             {
-                // The bits pushed are exactly the bits built or pulled: the engine's image by its ID.
-                source: this.imageId,
+                // The bits pushed are exactly the bits built or pulled: the engine's image, by a name it resolves.
+                source: this.localRef,
                 imageId: this.imageId,
                 repository: registry.repository,
                 tag: this.imageId.apply(tagFor),
@@ -91,29 +113,82 @@ class Artifact implements ImageArtifact {
     }
 }
 
-/** Another stack's image, as read before any resource: what to pull, the ID it must have, the login. */
-export interface Promotion {
+/** An image in a registry, as read before any resource: what to pull, its config digest, the login. */
+export interface RegistryRef {
     readonly ref: string;
+    /** The config digest the registry's manifest of `ref` names: content addressing ties it to `ref`. */
     readonly imageId: string;
     readonly login: pulumi.Output<RegistryLogin>;
 }
 
+/** Reads what a reference by digest is, from its registry, with a login. */
+export type RegistryReader = (ref: string, platform: string, login: Login) => Promise<RegistryImage>;
+
+const readFromRegistry: RegistryReader = (ref, platform, login) => readRegistryImage(ref, platform, new RegistryClient(splitDigestRef(ref).repository, login));
+
+/** A login's values, once the run has them (a config secret, a fresh token). */
+function loginValues(login: pulumi.Output<RegistryLogin>): Promise<Login> {
+    return new Promise((resolve) => {
+        pulumi.output(login).apply((l) => resolve(l.authDisabled ? {} : { username: l.username, password: l.password }));
+    });
+}
+
+async function configDigest(ref: string, platform: string, login: pulumi.Output<RegistryLogin>, read: RegistryReader, what: string): Promise<string> {
+    try {
+        return (await read(ref, platform, await loginValues(login))).configDigest;
+    } catch (err) {
+        throw new pulumi.RunError(`${what}: cannot read ${ref} from its registry: ${(err as Error).message}`);
+    }
+}
+
 /**
- * Reads the stack a promotion comes from, before any resource is created: a stack that exports no
- * image, or an image in a registry this stack cannot log in to, stops the program with its own
- * message (the stack reference is read, nothing is created).
+ * Reads, before any resource is created, the image a pinned ref or a promotion names: its config
+ * digest from the registry's manifest of that digest, and for a promotion the other stack's outputs
+ * (a stack that exports no image, an image in a registry this stack cannot log in to, or an image
+ * whose config digest is not the imageId the stack exports stops the program with its own message).
  */
-export async function lookUpPromotion(config: ImageConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}): Promise<Promotion | undefined> {
-    if (config.source !== "promote") return undefined;
-    const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
-    const [id, deployments] = await Promise.all([from.getOutputDetails("imageId"), from.getOutputDetails("deployments")]);
-    const imageId = checkImageId(String(id.value ?? id.secretValue), `${config.promoteFrom}'s imageId`);
-    const ref = promotedRef(config.promoteFrom, deployments.value ?? deployments.secretValue);
-    return { ref, imageId, login: loginFor(registryHost(ref), registries, `promotion from ${config.promoteFrom}`) };
+export async function lookUpImage(config: ImageConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}, read: RegistryReader = readFromRegistry): Promise<RegistryRef | undefined> {
+    switch (config.source) {
+        case "build":
+            return undefined;
+        case "ref": {
+            const what = `${PROJECT}:image.ref`;
+            const login = loginFor(registryHost(config.ref), registries, what);
+            return { ref: config.ref, imageId: checkImageId(await configDigest(config.ref, config.platform, login, read, what), `the config digest of ${config.ref}`), login };
+        }
+        case "promote": {
+            const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
+            const [id, deployments] = await Promise.all([from.getOutputDetails("imageId"), from.getOutputDetails("deployments")]);
+            const imageId = checkImageId(String(id.value ?? id.secretValue), `${config.promoteFrom}'s imageId`);
+            const ref = promotedRef(config.promoteFrom, deployments.value ?? deployments.secretValue);
+            const login = loginFor(registryHost(ref), registries, `promotion from ${config.promoteFrom}`);
+            // The bits in the registry must be the bits the other stack tested; refuse anything else.
+            const got = await configDigest(ref, config.platform, login, read, `promotion from ${config.promoteFrom}`);
+            if (got !== imageId) throw new pulumi.RunError(`promotion refused: ${config.promoteFrom} exports imageId ${imageId} but its image ${ref} has config digest ${got}`);
+            return { ref, imageId, login };
+        }
+    }
+}
+
+/**
+ * A pull must leave the engine holding what was asked: its ID is the config digest (the classic
+ * store) or the reference's own digest (the containerd store keeps the manifest or index pulled).
+ */
+export function checkPulled(engineId: string, source: RegistryRef, what: string): string {
+    checkImageId(engineId, `the ID of ${source.ref}`);
+    if (engineId !== source.imageId && engineId !== splitDigestRef(source.ref).digest) {
+        throw new Error(`${what}: ${source.ref} pulled as ${engineId}, which is neither its config digest ${source.imageId} nor its manifest digest`);
+    }
+    return engineId;
+}
+
+/** The local tag named after the image ID: the name the engine runs and pushes these bits by. */
+function localTag(app: AppConfig, source: pulumi.Input<string>, imageId: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): docker.Tag {
+    return new docker.Tag(`${app.name}-tag`, { sourceImage: source, targetImage: pulumi.interpolate`${app.name}:${pulumi.output(imageId).apply(tagFor)}` }, opts);
 }
 
 /** The one image of this deployment: at most one docker.Image per `pulumi up`. */
-export function resolveImage(config: ImageConfig, app: AppConfig, registries: RegistryCredentials, promotion?: Promotion, opts: pulumi.CustomResourceOptions = {}): ImageArtifact {
+export function resolveImage(config: ImageConfig, app: AppConfig, registries: RegistryCredentials, source?: RegistryRef, opts: pulumi.CustomResourceOptions = {}): ImageArtifact {
     switch (config.source) {
         case "build": {
             const version = packageVersion();
@@ -131,36 +206,22 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
                 },
                 opts,
             );
-            // For a local (skipPush) image, repoDigest is the image ID: the config digest.
+            // For a local (skipPush) image, repoDigest is the config digest, on either image store.
             const imageId = image.repoDigest.apply((id) => checkImageId(id, "the built image's ID"));
-            return new Artifact(imageId, config.platform);
+            return new Artifact(imageId, config.platform, localTag(app, image.imageName, imageId, opts));
         }
-        case "ref": {
-            const provider = registryProvider(`${app.name}-pull`, loginFor(registryHost(config.ref), registries, `${PROJECT}:image.ref`), opts);
-            const pulled = new docker.RemoteImage(
-                `${app.name}-pinned`,
-                { name: config.ref, platform: config.platform, keepLocally: true },
-                { ...opts, provider },
-            );
-            const imageId = pulled.imageId.apply((id) => checkImageId(id, `the ID of ${config.ref}`));
-            return new Artifact(imageId, config.platform);
-        }
+        case "ref":
         case "promote": {
-            if (!promotion) throw new Error(`promotion from ${config.promoteFrom}: its stack was not read first (lookUpPromotion)`);
-            const provider = registryProvider(`${app.name}-pull`, promotion.login, opts);
+            if (!source) throw new Error(`${config.source === "ref" ? `${PROJECT}:image.ref` : `promotion from ${config.promoteFrom}`}: its registry was not read first (lookUpImage)`);
+            const provider = registryProvider(`${app.name}-pull`, source.login, opts);
             const pulled = new docker.RemoteImage(
-                `${app.name}-promoted`,
-                { name: promotion.ref, platform: config.platform, keepLocally: true },
+                `${app.name}-${config.source === "ref" ? "pinned" : "promoted"}`,
+                { name: source.ref, platform: config.platform, keepLocally: true },
                 { ...opts, provider },
             );
-            // The bits pulled must be the bits the other stack tested; refuse anything else.
-            const imageId = pulumi.all([pulled.imageId, promotion.imageId]).apply(([got, want]) => {
-                if (got !== want) {
-                    throw new Error(`promotion refused: ${config.promoteFrom} exports imageId ${want} but its image pulled as ${got}`);
-                }
-                return got;
-            });
-            return new Artifact(imageId, config.platform);
+            const what = config.source === "ref" ? `${PROJECT}:image.ref` : `promotion from ${config.promoteFrom}`;
+            const checked = pulumi.all([pulled.imageId, pulled.name]).apply(([id, name]) => (checkPulled(id, source, what), name));
+            return new Artifact(pulumi.output(source.imageId), config.platform, localTag(app, checked, source.imageId, opts));
         }
     }
 }
@@ -174,52 +235,4 @@ export function promotedRef(stack: string, deployments: unknown): string {
         }
     }
     throw new Error(`promotion refused: ${stack} exports no deployment with a registry image (repo@sha256:…) to promote`);
-}
-
-/** Docker's two image stores. Only on the classic one is the local image ID the config digest. */
-export type ImageStore = "classic" | "containerd";
-
-/**
- * The engine's image store, from `docker info --format '{{json .DriverStatus}}'`: the containerd
- * store reports `["driver-type", "io.containerd.snapshotter.v1"]`; the classic one names its
- * graph driver's details (overlay2: "Backing Filesystem", …) and no driver-type.
- */
-export function imageStoreOf(driverStatusJson: string): ImageStore {
-    const status = JSON.parse(driverStatusJson || "null") as Array<[string, string]> | null;
-    return (status ?? []).some(([key, value]) => key === "driver-type" && value.startsWith("io.containerd.snapshotter")) ? "containerd" : "classic";
-}
-
-const STORE_CACHE = Symbol.for("onedigest.imageStore");
-
-/**
- * The store of the engine this run uses, asked once per process; undefined when the engine cannot
- * be asked (no CLI, engine down: the docker provider then reports that itself).
- */
-export function engineImageStore(env: NodeJS.ProcessEnv = process.env): ImageStore | undefined {
-    const cache = globalThis as unknown as Record<symbol, ImageStore | undefined | null>;
-    if (!(STORE_CACHE in cache)) {
-        try {
-            const out = execFileSync("docker", ["info", "--format", "{{json .DriverStatus}}"], { env, timeout: 20_000, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-            cache[STORE_CACHE] = imageStoreOf(out);
-        } catch {
-            cache[STORE_CACHE] = null;
-        }
-    }
-    return cache[STORE_CACHE] ?? undefined;
-}
-
-/**
- * Stops before any resource on the containerd image store. There the local image ID is a manifest
- * or index digest, not the config digest every target and promotion compare, and pushes carry OCI
- * manifests that Heroku refuses.
- */
-export function requireClassicImageStore(store: ImageStore | undefined): void {
-    if (store !== "containerd") return;
-    throw new pulumi.RunError(
-        "Docker's containerd image store is enabled on this engine (docker info: driver-type io.containerd.snapshotter.v1). " +
-            "onedigest identifies an image by its config digest, which that store does not report as the image ID, and its pushes " +
-            "use OCI manifests that Heroku refuses. Switch the engine to the classic store and run again: Docker Desktop → Settings → " +
-            'General → untick "Use containerd for pulling and storing images"; Docker Engine → set {"features": {"containerd-snapshotter": false}} ' +
-            "in /etc/docker/daemon.json and restart dockerd (images are kept per store: rebuild or pull after switching).",
-    );
 }

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { loadConfig } from "./config";
-import { engineImageStore, lookUpPromotion, requireClassicImageStore, resolveImage } from "./image";
+import { lookUpImage, resolveImage } from "./image";
 import { modules, type TargetKind } from "./providers";
 import { GeneratedSecret } from "./providers/generatedSecret";
 import { SharedRegistry, exportable, isProductionStack } from "./providers/shared";
@@ -10,22 +10,20 @@ import { HEALTH_PATH, type AppSpec, type Deployment } from "./providers/types";
 
 // Config is read and checked as the program loads: a bad value stops it at once, before any resource.
 const config = loadConfig();
-// Before any resource: the identity of the bits depends on the engine's image store.
-requireClassicImageStore(engineImageStore());
 
 export = async () => {
     const production = isProductionStack(config.stack);
     // Every lookup before the first resource is created: what is missing (a network, a login, a stack
     // to promote from) is the program's own message, and nothing has been made.
     const lookupCtx = { app: { name: config.app.name, stack: config.stack, production } };
-    const [promotion, ...prepared] = await Promise.all([
-        lookUpPromotion(config.image, config.registries),
+    const [pulled, ...prepared] = await Promise.all([
+        lookUpImage(config.image, config.registries),
         ...config.targets.map((kind) => modules[kind].prepare(config.settings[kind], lookupCtx)),
     ]);
 
     const secretKey = config.secretKey ?? new GeneratedSecret(`${config.app.name}-secret-key`).value;
     const app: AppSpec = { ...config.app, stack: config.stack, production, secretKey, healthPath: HEALTH_PATH };
-    const image = resolveImage(config.image, config.app, config.registries, promotion);
+    const image = resolveImage(config.image, config.app, config.registries, pulled);
     const shared = new SharedRegistry();
 
     const deployed: Array<[TargetKind, Deployment]> = config.targets.map((kind, i) => [

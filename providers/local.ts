@@ -28,8 +28,8 @@ export class LocalContainer extends TargetComponent {
             {
                 // Scoped by stack: two local stacks on one machine run side by side.
                 name: scopedName(app, LIMITS.container),
-                // By ID: the container runs exactly the bits that were built, whatever a tag says later.
-                image: image.imageId,
+                // By ID or digest: the container runs exactly the bits that were built, whatever a tag says later.
+                image: image.localRef,
                 // One list holding SECRET_KEY, so the whole list is stored as a secret.
                 envs: pulumi.secret(
                     pulumi.all([app.secretKey, image.imageId]).apply(([secretKey, imageId]) => [...envList(plainEnv(app, { port: true, proxies: 0, imageId })), `SECRET_KEY=${secretKey}`]),
@@ -52,7 +52,7 @@ export class LocalContainer extends TargetComponent {
             },
             { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
         );
-        this.publish({ url: pulumi.output(`http://localhost:${settings.port}`), image: image.imageId, imageId: image.imageId });
+        this.publish({ url: pulumi.output(`http://localhost:${settings.port}`), image: image.localRef, imageId: image.imageId });
     }
 }
 

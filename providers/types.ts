@@ -78,6 +78,11 @@ export interface PushedImage {
 export interface ImageArtifact {
     /** Config digest `sha256:<64 hex>`: the identity of the bits, the same in every registry. */
     readonly imageId: pulumi.Output<string>;
+    /**
+     * What the local engine knows these bits by: the image ID on Docker's classic image store,
+     * `<repository>@<manifest digest>` on the containerd store (whose IDs are manifest digests).
+     */
+    readonly localRef: pulumi.Output<string>;
     readonly platform: Platform;
     /** Pushes these bits into a registry; targets sharing a registry share one push through SharedResources. */
     push(name: string, registry: RegistryTarget, opts?: pulumi.ComponentResourceOptions): PushedImage;
@@ -100,7 +105,7 @@ export interface TargetArgs<S> {
 export interface Deployment {
     /** Public base URL of the running app. */
     readonly url: pulumi.Output<string>;
-    /** The reference it runs: `repo@sha256:…` (the image ID for the local engine). */
+    /** The reference it runs: `repo@sha256:…` (for the local engine, the image's `localRef`). */
     readonly image: pulumi.Output<string>;
     /** Config digest of what it runs. */
     readonly imageId: pulumi.Output<string>;

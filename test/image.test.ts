@@ -1,11 +1,11 @@
-/** Helpers of image.ts, without mocks (the engine's image store asked through a stand-in CLI). */
+/** Helpers of image.ts, without mocks (a registry read through a stand-in reader). */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { buildArgs, checkImageId, commitSha, engineImageStore, imageStoreOf, promotedRef, requireClassicImageStore, tagFor } from "../image";
+import { buildArgs, checkImageId, checkPulled, commitSha, localRef, lookUpImage, promotedRef, repositoryOf, tagFor } from "../image";
 
 const ID = `sha256:${"ab".repeat(32)}`;
 
@@ -73,70 +73,59 @@ describe("image helpers: edges", () => {
     });
 });
 
-describe("image store: only the classic store has config-digest image IDs", () => {
-    it("reads the store from docker info's DriverStatus", () => {
-        assert.strictEqual(imageStoreOf('[["driver-type","io.containerd.snapshotter.v1"]]'), "containerd");
-        assert.strictEqual(imageStoreOf('[["Backing Filesystem","extfs"],["Supports d_type","true"]]'), "classic");
-        assert.strictEqual(imageStoreOf('[["Backing Filesystem","io.containerd.snapshotter.v1"]]'), "classic");
-        assert.strictEqual(imageStoreOf('[["driver-type","overlay"]]'), "classic");
-        assert.strictEqual(imageStoreOf("null"), "classic");
-        assert.strictEqual(imageStoreOf(""), "classic");
+describe("image: what the engine knows the bits by, on either image store", () => {
+    const CONFIG = `sha256:${"c".repeat(64)}`;
+    const MANIFEST = `sha256:${"d".repeat(64)}`;
+
+    it("a local name's repository: the name without its tag", () => {
+        assert.strictEqual(repositoryOf("onedigest:sha256-abc"), "onedigest");
+        assert.strictEqual(repositoryOf("127.0.0.1:5000/team/app:v1"), "127.0.0.1:5000/team/app");
+        assert.strictEqual(repositoryOf("127.0.0.1:5000/team/app"), "127.0.0.1:5000/team/app");
     });
 
-    describe("asks the engine once per process, with the CLI on the given PATH", () => {
-        const cache = globalThis as unknown as Record<symbol, unknown>;
-        const key = Symbol.for("onedigest.imageStore");
-        let saved: { had: boolean; value: unknown };
-        let bin: string;
-        /** A `docker` that answers exactly `docker info --format '{{json .DriverStatus}}'`. */
-        const fakeDocker = (answer: string): NodeJS.ProcessEnv => {
-            fs.writeFileSync(
-                path.join(bin, "docker"),
-                `#!/bin/sh\n[ "$*" = 'info --format {{json .DriverStatus}}' ] || exit 9\necho '${answer}'\n`,
-                { mode: 0o755 },
-            );
-            return { PATH: `${bin}:/usr/bin:/bin` };
-        };
-        beforeEach(() => {
-            saved = { had: key in cache, value: cache[key] };
-            delete cache[key];
-            bin = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-docker-"));
-        });
-        afterEach(() => {
-            delete cache[key];
-            if (saved.had) cache[key] = saved.value;
-            fs.rmSync(bin, { recursive: true, force: true });
-        });
-
-        it("containerd, then the same answer from the cache", () => {
-            assert.strictEqual(engineImageStore(fakeDocker('[["driver-type","io.containerd.snapshotter.v1"]]')), "containerd");
-            assert.strictEqual(engineImageStore(fakeDocker("[]")), "containerd");
-        });
-
-        it("classic", () => {
-            assert.strictEqual(engineImageStore(fakeDocker('[["Backing Filesystem","extfs"]]')), "classic");
-        });
-
-        it("undefined when the CLI fails or is missing, and that is cached too", () => {
-            const env = fakeDocker("[]");
-            fs.writeFileSync(path.join(bin, "docker"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
-            assert.strictEqual(engineImageStore(env), undefined);
-            assert.strictEqual(engineImageStore(fakeDocker('[["driver-type","io.containerd.snapshotter.v1"]]')), undefined);
-            delete cache[key];
-            assert.strictEqual(engineImageStore({ PATH: bin.replace(/$/, "-none") }), undefined);
-        });
+    it("by ID where the engine's ID is the config digest (classic), else by repository and manifest digest (containerd)", () => {
+        assert.strictEqual(localRef(`onedigest:${tagFor(CONFIG)}`, CONFIG, CONFIG), CONFIG);
+        assert.strictEqual(localRef(`onedigest:${tagFor(CONFIG)}`, MANIFEST, CONFIG), `onedigest@${MANIFEST}`);
+        assert.throws(() => localRef("onedigest:x", "abc", CONFIG), /the engine's ID of onedigest:x is not an image ID \(sha256:<64 hex>\): "abc"/);
     });
 
-    it("stops on the containerd store with what to change, and says nothing otherwise", () => {
-        requireClassicImageStore("classic");
-        requireClassicImageStore(undefined);
-        assert.throws(
-            () => requireClassicImageStore("containerd"),
-            (err: Error) =>
-                err.message.startsWith("Docker's containerd image store is enabled on this engine") &&
-                err.message.includes("which that store does not report as the image ID, and its pushes use OCI manifests that Heroku refuses. Switch") &&
-                err.message.includes('untick "Use containerd for pulling and storing images"') &&
-                err.message.includes('set {"features": {"containerd-snapshotter": false}} in /etc/docker/daemon.json and restart dockerd (images are kept'),
+    it("a pull must leave the config digest (classic) or the reference's own digest (containerd) as the engine's ID", () => {
+        const source = { ref: `r.example.com/app@${MANIFEST}`, imageId: CONFIG, login: undefined as never };
+        assert.strictEqual(checkPulled(CONFIG, source, "pin"), CONFIG);
+        assert.strictEqual(checkPulled(MANIFEST, source, "pin"), MANIFEST);
+        assert.throws(() => checkPulled(ID, source, "pin"), new RegExp(`^Error: pin: r\\.example\\.com/app@${MANIFEST} pulled as ${ID}, which is neither its config digest ${CONFIG} nor its manifest digest$`));
+    });
+});
+
+describe("image: a pinned ref is read from its registry before any resource", () => {
+    const REF = `registry.example.com/app@sha256:${"e".repeat(64)}`;
+    const registries = { configured: [{ address: "registry.example.com", username: "deploy", password: "token" }], herokuHost: "registry.heroku.com" };
+    const config = { source: "ref", platform: "linux/amd64", ref: REF } as const;
+
+    it("its config digest is what the registry's manifest of that digest names, read with the stack's login", async () => {
+        const reads: unknown[] = [];
+        const looked = await lookUpImage(config, registries, {}, async (ref, platform, login) => {
+            reads.push([ref, platform, login]);
+            return { manifestDigest: REF.split("@")[1], mediaType: "application/vnd.oci.image.manifest.v1+json", configDigest: ID };
+        });
+        assert.deepStrictEqual(reads, [[REF, "linux/amd64", { username: "deploy", password: "token" }]]);
+        assert.deepStrictEqual([looked?.ref, looked?.imageId], [REF, ID]);
+    });
+
+    it("a registry that cannot answer stops the program naming the key", async () => {
+        await assert.rejects(
+            lookUpImage(config, registries, {}, async () => {
+                throw new Error("HTTP 401 — the registry refused the login");
+            }),
+            (err: Error) => err.message === `onedigest:image.ref: cannot read ${REF} from its registry: HTTP 401 — the registry refused the login`,
         );
+        await assert.rejects(
+            lookUpImage(config, registries, {}, async () => ({ manifestDigest: "", mediaType: "", configDigest: "sha256:short" })),
+            /the config digest of registry\.example\.com\/app@sha256:e+ is not an image ID/,
+        );
+    });
+
+    it("a build reads nothing", async () => {
+        assert.strictEqual(await lookUpImage({ source: "build", platform: "linux/amd64" }, registries, {}, async () => assert.fail("read")), undefined);
     });
 });

@@ -39,8 +39,15 @@ export interface StackOutputs {
 export interface MockOptions {
     /** Outputs of other stacks, by stack name. */
     readonly stacks?: StackOutputs;
-    /** Image ID a pulled RemoteImage reports, by ref; default: derived from the ref. */
+    /**
+     * Image ID a pulled RemoteImage reports, by ref; default: what the engine's store reports for
+     * that pull (the classic store: the config digest its registry names; containerd: the ref's digest).
+     */
     readonly pulledIds?: Readonly<Record<string, string>>;
+    /** The engine's image store, as the Docker resources report IDs. @default "classic" */
+    readonly store?: "classic" | "containerd";
+    /** Registry answers that replace the registry's own, by `repository@digest`: the bytes it sends. */
+    readonly manifests?: Readonly<Record<string, Buffer>>;
     /** Output state that replaces the defaults below, by resource type. */
     readonly states?: Readonly<Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>>>;
     /** Invoke results that replace the defaults below, by token. */
@@ -53,6 +60,38 @@ export interface MockOptions {
  */
 export function invokeError(message: string): Error {
     return Object.assign(new Error(message), { details: message });
+}
+
+/** The registry every mocked run reads (a pinned or promoted ref's manifest): manifests by `repository@digest`. */
+const REGISTRY = new Map<string, Buffer>();
+const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
+
+/**
+ * A reference by digest to an image the mocks' registry holds: a Docker v2 schema 2 manifest naming
+ * `configDigest`, whose digest is the sha256 of its bytes, as every registry's is.
+ */
+export function registryRef(repository: string, configDigest: string): string {
+    const bytes = Buffer.from(
+        JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MANIFEST_V2,
+            config: { mediaType: "application/vnd.docker.container.image.v1+json", size: 1024, digest: configDigest },
+            layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", size: 2048, digest: `sha256:${hex(`layer:${configDigest}`)}` }],
+        }),
+    );
+    const ref = `${repository}@${sha256(bytes)}`;
+    REGISTRY.set(ref, bytes);
+    return ref;
+}
+
+function sha256(bytes: Buffer): string {
+    return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** One manifest request the program sent to a registry. */
+export interface RegistryRead {
+    readonly url: string;
+    readonly authorization?: string;
 }
 
 export class RecordingMocks implements pulumi.runtime.Mocks {
@@ -68,8 +107,36 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     /** What each resource's provider answered (its outputs), by logical name. */
     readonly state = new Map<string, Record<string, unknown>>();
     readonly invokes: Invoke[] = [];
+    /** Every manifest request to a registry, in order. */
+    readonly registryReads: RegistryRead[] = [];
+    /** The engine's IDs of the images it holds, by the names they were built, pulled or tagged as. */
+    private readonly engineIds = new Map<string, string>();
 
     constructor(private readonly options: MockOptions = {}) {}
+
+    /** Records the engine's ID of an image built, pulled or tagged, by the name the engine resolves. */
+    private holdImage(type: string, inputs: Record<string, unknown>, state: Record<string, unknown>): void {
+        const containerd = this.options.store === "containerd";
+        if (type === "docker:index/image:Image" && typeof state.repoDigest === "string") {
+            // The classic store's ID is the config digest; the containerd store's, the manifest's.
+            this.engineIds.set(String(inputs.imageName), containerd ? `sha256:${hex(`manifest:${state.repoDigest}`)}` : state.repoDigest);
+        } else if (type === "docker:index/remoteImage:RemoteImage") {
+            this.engineIds.set(String(inputs.name), String(state.imageId));
+        } else if (type === "docker:index/tag:Tag") {
+            this.engineIds.set(String(inputs.targetImage), String(state.sourceImageId));
+        }
+    }
+
+    /** A registry's answer to GET /v2/<path>/manifests/<digest>: the manifest it holds, or 404. */
+    registryFetch(url: string, headers: Record<string, string>): Response {
+        this.registryReads.push({ url, authorization: headers.Authorization ?? headers.authorization });
+        const match = /^https:\/\/([^/]+)\/v2\/(.+)\/manifests\/(sha256:[0-9a-f]{64})$/.exec(url);
+        const ref = match ? `${match[1]}/${match[2]}@${match[3]}` : "";
+        const bytes = this.options.manifests?.[ref] ?? REGISTRY.get(ref);
+        if (!match || !bytes) return new Response(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown" }] }), { status: 404 });
+        const type = (JSON.parse(bytes.toString()) as { mediaType?: string }).mediaType ?? MANIFEST_V2;
+        return new Response(bytes, { status: 200, headers: { "Content-Type": type, "Docker-Content-Digest": match[3] } });
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
         const inputs = args.inputs as Record<string, unknown>;
@@ -77,6 +144,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         this.resources.push({ type: args.type, name: args.name, inputs, id, provider: args.provider });
         const state = this.options.states?.[args.type]?.(args.name, inputs) ?? this.outputsFor(args.type, args.name, inputs);
         this.state.set(args.name, state);
+        this.holdImage(args.type, inputs, state);
         return { id, state: { ...inputs, ...state } };
     }
 
@@ -134,11 +202,20 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     private outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
         switch (type) {
             case "docker:index/image:Image":
-                // A local (skipPush) image: repoDigest is the image ID, the config digest.
+                // A local (skipPush) image: repoDigest is the image ID, the config digest, on either store.
                 return { repoDigest: `sha256:${hex(`image-config:${name}`)}`, imageName: inputs.imageName };
             case "docker:index/remoteImage:RemoteImage": {
                 const ref = String(inputs.name);
-                return { imageId: this.options.pulledIds?.[ref] ?? `sha256:${hex(`pulled:${ref}`)}`, repoDigest: ref };
+                const held = REGISTRY.get(ref);
+                const configDigest = held ? (JSON.parse(held.toString()) as { config: { digest: string } }).config.digest : `sha256:${hex(`pulled:${ref}`)}`;
+                const imageId = this.options.pulledIds?.[ref] ?? (this.options.store === "containerd" ? ref.slice(ref.indexOf("@") + 1) : configDigest);
+                return { imageId, repoDigest: ref, name: ref };
+            }
+            case "docker:index/tag:Tag": {
+                // The engine's ID of what was tagged, as kreuzwerker's Tag reads it after tagging.
+                const sourceImageId = this.engineIds.get(String(inputs.sourceImage));
+                if (!sourceImageId) throw new Error(`docker tag ${String(inputs.sourceImage)}: the mocked engine holds no such image`);
+                return { sourceImageId };
             }
             case "pulumi-nodejs:dynamic/registry:Push": {
                 // The registry's manifest digest for this repository and tag (the push reads it back).
@@ -294,7 +371,26 @@ async function prepare(config: Record<string, unknown>, options: MockOptions & {
     pulumi.runtime.setAllConfig(engine, secretKeys);
     clearProgramModules();
     recordDependencies(mocks);
+    answerRegistries(mocks);
     return mocks;
+}
+
+const realFetch = globalThis.fetch;
+
+/**
+ * Registry manifest requests go to this run's mocked registry until the run ends (restoreFetch);
+ * every other request is sent as it is.
+ */
+function answerRegistries(mocks: RecordingMocks): void {
+    globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (!/^https:\/\/[^/]+\/v2\/.+\/manifests\//.test(url)) return realFetch(input, init);
+        return mocks.registryFetch(url, (init?.headers ?? {}) as Record<string, string>);
+    };
+}
+
+function restoreFetch(): void {
+    globalThis.fetch = realFetch;
 }
 
 /**
@@ -306,10 +402,14 @@ export async function runProgram(
     options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] } = {},
 ): Promise<ProgramRun> {
     const mocks = await prepare(config, options);
-    const program = await evaluate();
     const outputs: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(program)) outputs[key] = await promiseOf(value as pulumi.Input<unknown>);
-    await settle();
+    try {
+        const program = await evaluate();
+        for (const [key, value] of Object.entries(program)) outputs[key] = await promiseOf(value as pulumi.Input<unknown>);
+        await settle();
+    } finally {
+        restoreFetch();
+    }
     for (const r of mocks.resources) (r as { inputs: Record<string, unknown> }).inputs = (await readArchives(r.inputs)) as Record<string, unknown>;
     return { mocks, outputs, ofType: (type) => mocks.resources.filter((r) => r.type === type) };
 }
@@ -352,6 +452,8 @@ export async function runProgramError(config: Record<string, unknown>, options: 
     } catch (err) {
         await settle();
         return { message: (err as Error).message, resources: mocks.resources };
+    } finally {
+        restoreFetch();
     }
     throw new Error("expected the program to fail with a config error, but it ran");
 }

@@ -1,15 +1,14 @@
 /**
  * Platform defaults that hold in real accounts and organizations: networks that may not exist,
- * deployments that keep capacity, CPU architectures that match, proxies the app may trust, and the
- * Docker image store the identity depends on.
+ * deployments that keep capacity, CPU architectures that match, proxies the app may trust, and
+ * either of Docker's image stores.
  */
 import * as assert from "assert";
 
-import { imageStoreOf, requireClassicImageStore } from "../image";
 import { RELEASE_CONFIG, instanceArchitecture } from "../providers/awsBeanstalk";
 import { TARGET_KINDS } from "../providers";
 import { beforeProgram, configError } from "./helpers";
-import { bundleFiles, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { PUSH, bundleFiles, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CLOUD = { ...AWS, "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
@@ -229,39 +228,34 @@ describe("platforms: /metrics stays off the internet", () => {
 });
 
 describe("platforms: Docker's image store", () => {
-    // `docker info --format '{{json .DriverStatus}}'` as engines print it.
-    const CLASSIC_OVERLAY2 = '[["Backing Filesystem","extfs"],["Supports d_type","true"],["Using metacopy","false"],["Native Overlay Diff","true"],["userxattr","false"]]';
-    const CLASSIC_VFS = "null";
-    const CONTAINERD = '[["driver-type","io.containerd.snapshotter.v1"]]';
+    // The containerd store (fresh Docker Engine 29 and Docker Desktop 4.34+) reports a manifest
+    // digest as an image's ID; the classic store, the config digest.
+    const CLOUD_ALL = { targets: ["local", "heroku", "gcp-cloudrun"], ...CLOUD };
 
-    it("tells the stores apart from docker info", () => {
-        assert.strictEqual(imageStoreOf(CLASSIC_OVERLAY2), "classic");
-        assert.strictEqual(imageStoreOf(CLASSIC_VFS), "classic");
-        assert.strictEqual(imageStoreOf(""), "classic");
-        assert.strictEqual(imageStoreOf(CONTAINERD), "containerd");
-    });
-
-    it("the classic store (and an engine that cannot be asked) pass", () => {
-        requireClassicImageStore("classic");
-        requireClassicImageStore(undefined);
-    });
-
-    it("the containerd store stops the program before any resource, saying what to change", async () => {
-        const cache = globalThis as unknown as Record<symbol, unknown>;
-        const key = Symbol.for("onedigest.imageStore");
-        const had = key in cache;
-        const old = cache[key];
-        cache[key] = imageStoreOf(CONTAINERD);
-        try {
-            const { message, resources } = await runProgramError({ targets: ["local"] });
-            assert.match(message, /^Docker's containerd image store is enabled on this engine \(docker info: driver-type io\.containerd\.snapshotter\.v1\)\./);
-            assert.match(message, /Use containerd for pulling and storing images/);
-            assert.match(message, /"containerd-snapshotter": false/);
-            assert.deepStrictEqual(resources, []);
-        } finally {
-            if (had) cache[key] = old;
-            else delete cache[key];
+    it("the containerd store: the same config digest everywhere; the engine runs and pushes the image by its repository and manifest digest", async () => {
+        const run = await runProgram(CLOUD_ALL, { store: "containerd" });
+        const imageId = String(run.outputs.imageId);
+        const [tag] = run.ofType("docker:index/tag:Tag");
+        const manifest = String(run.mocks.state.get(tag.name)?.sourceImageId);
+        assert.notStrictEqual(manifest, imageId);
+        const deployments = run.outputs.deployments as Record<string, { image: string; imageId: string }>;
+        for (const [kind, d] of Object.entries(deployments)) assert.strictEqual(d.imageId, imageId, kind);
+        assert.strictEqual(deployments.local.image, `onedigest@${manifest}`);
+        const [container] = run.ofType("docker:index/container:Container");
+        assert.strictEqual(container.inputs.image, `onedigest@${manifest}`);
+        assert.ok((reveal(container.inputs.envs) as string[]).includes(`IMAGE_ID=${imageId}`));
+        for (const push of run.ofType(PUSH)) {
+            assert.strictEqual(push.inputs.source, `onedigest@${manifest}`, push.name);
+            assert.strictEqual(push.inputs.imageId, imageId, push.name);
         }
+        assert.deepStrictEqual(run.ofType(PUSH).map((p) => p.inputs.manifest).sort(), ["any", "docker-v2"], "Heroku's registry takes Docker v2 schema 2 only");
+    });
+
+    it("the classic store: the engine's ID is the config digest, and the image runs and pushes by it", async () => {
+        const run = await runProgram(CLOUD_ALL);
+        const imageId = String(run.outputs.imageId);
+        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, imageId);
+        for (const push of run.ofType(PUSH)) assert.strictEqual(push.inputs.source, imageId, push.name);
     });
 });
 

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -7,7 +8,7 @@ import { TARGET_KINDS, modules } from "../providers";
 import { generatedSecretProvider } from "../providers/generatedSecret";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram } from "./helpers";
-import { PUSH, ROOT, TEST_SECRET, hex, isSecret, reveal, runProgram, type ProgramRun } from "./mocks";
+import { PUSH, ROOT, TEST_SECRET, hex, isSecret, registryRef, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
@@ -90,35 +91,65 @@ describe("program: local stack", () => {
 });
 
 describe("program: image sources", () => {
-    const pinned = `registry.example.com/team/app@sha256:${hex("pinned-manifest")}`;
+    const pinnedId = `sha256:${hex("pinned-config")}`;
+    const pinned = registryRef("registry.example.com/team/app", pinnedId);
+    const auth = { registryAuth: [{ address: "registry.example.com", username: "u", password: "p" }] };
 
-    it("with image.ref builds nothing and runs the pulled image by ID", async () => {
-        const pulledId = `sha256:${hex("pinned-config")}`;
-        const run = await runProgram(
-            { targets: ["local"], image: { ref: pinned }, registryAuth: [{ address: "registry.example.com", username: "u", password: "p" }] },
-            { pulledIds: { [pinned]: pulledId } },
-        );
+    it("with image.ref builds nothing, reads the config digest from the registry first, and runs the pulled image by ID", async () => {
+        const run = await runProgram({ targets: ["local"], image: { ref: pinned }, ...auth });
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
         const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage");
         assert.strictEqual(pulled.inputs.name, pinned);
-        assert.strictEqual(run.outputs.imageId, pulledId);
-        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, pulledId);
+        assert.strictEqual(run.outputs.imageId, pinnedId);
+        // The manifest of that digest, read with the stack's login for that registry.
+        const [repository, digest] = pinned.split("@");
+        assert.deepStrictEqual(run.mocks.registryReads, [{ url: `https://${repository.replace("/", "/v2/")}/manifests/${digest}`, authorization: `Basic ${Buffer.from("u:p").toString("base64")}` }]);
+        const [tag] = run.ofType("docker:index/tag:Tag");
+        assert.deepStrictEqual([tag.inputs.sourceImage, tag.inputs.targetImage], [pinned, `onedigest:${pinnedId.replace(":", "-")}`]);
+        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, pinnedId);
+    });
+
+    it("with image.ref on the containerd store runs what the engine pulled by its repository and manifest digest", async () => {
+        const run = await runProgram({ targets: ["local"], image: { ref: pinned }, ...auth }, { store: "containerd" });
+        assert.strictEqual(run.outputs.imageId, pinnedId);
+        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, `onedigest@${pinned.split("@")[1]}`);
+    });
+
+    it("refuses a ref whose registry answers other bytes than its digest names, before any resource", async () => {
+        const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config: { digest: `sha256:${hex("other")}`, size: 1 }, layers: [] }));
+        const { message, resources } = await runProgramError({ targets: ["local"], image: { ref: pinned }, ...auth }, { manifests: { [pinned]: other } });
+        assert.strictEqual(message, `onedigest:image.ref: cannot read ${pinned} from its registry: registry registry.example.com/team/app@${pinned.split("@")[1]} answered a manifest whose digest is sha256:${createHash("sha256").update(other).digest("hex")}`);
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("refuses a ref its registry does not hold, before any resource", async () => {
+        const missing = `registry.example.com/team/app@sha256:${hex("missing")}`;
+        const { message, resources } = await runProgramError({ targets: ["local"], image: { ref: missing }, ...auth });
+        assert.strictEqual(message, `onedigest:image.ref: cannot read ${missing} from its registry: ${missing} is not in its registry (no manifest with that digest)`);
+        assert.deepStrictEqual(resources, []);
     });
 
     it("with image.promoteFrom deploys the other stack's bits and builds nothing", async () => {
         const promotedId = `sha256:${hex("dev-config")}`;
-        const ref = `europe-west1-docker.pkg.dev/p/onedigest/onedigest@sha256:${hex("dev-manifest")}`;
+        const ref = registryRef("europe-west1-docker.pkg.dev/p/onedigest/onedigest", promotedId);
         const run = await runProgram(
             { targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } },
-            {
-                stacks: { "acme/onedigest/dev": { imageId: promotedId, deployments: { "gcp-cloudrun": { url: "https://x", image: ref, imageId: promotedId } } } },
-                pulledIds: { [ref]: promotedId },
-            },
+            { stacks: { "acme/onedigest/dev": { imageId: promotedId, deployments: { "gcp-cloudrun": { url: "https://x", image: ref, imageId: promotedId } } } } },
         );
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
         assert.strictEqual(run.ofType("pulumi:pulumi:StackReference").length, 1);
         assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.name, ref);
         assert.strictEqual(run.outputs.imageId, promotedId);
+        // Artifact Registry's login: the caller's access token.
+        assert.deepStrictEqual(run.mocks.registryReads.map((r) => r.authorization), [`Basic ${Buffer.from("oauth2accesstoken:ya29.short-lived-token").toString("base64")}`]);
+    });
+
+    it("refuses a promotion whose registry image has another config digest than the stack exports, before any resource but the stack reference", async () => {
+        const ref = registryRef("europe-west1-docker.pkg.dev/p/onedigest/onedigest", `sha256:${hex("tampered")}`);
+        const stacks = { "acme/onedigest/dev": { imageId: `sha256:${hex("dev-config")}`, deployments: { "gcp-cloudrun": { image: ref } } } };
+        const { message, resources } = await runProgramError({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks });
+        assert.strictEqual(message, `promotion refused: acme/onedigest/dev exports imageId sha256:${hex("dev-config")} but its image ${ref} has config digest sha256:${hex("tampered")}`);
+        assert.deepStrictEqual(resources.map((r) => r.type), ["pulumi:pulumi:StackReference"]);
     });
 });
 
@@ -164,12 +195,20 @@ describe("program: the image's resources", () => {
         assert.strictEqual(build.platform, "linux/amd64");
     });
 
+    it("tags the build locally by its image ID: the name the engine runs and pushes it by", () => {
+        const [image] = run.ofType("docker:index/image:Image");
+        const [tag] = run.ofType("docker:index/tag:Tag");
+        assert.deepStrictEqual([tag.name, tag.inputs.sourceImage, tag.inputs.targetImage], ["onedigest-tag", image.inputs.imageName, `onedigest:${String(run.outputs.imageId).replace(":", "-")}`]);
+        assert.ok((run.mocks.dependencies.get(tag.name) ?? []).includes(image.name));
+    });
+
     it("pushes the built image by its ID, tagged by it, after the build and its registry", () => {
         const [image] = run.ofType("docker:index/image:Image");
         const [push] = run.ofType(PUSH);
         const [repository] = run.ofType("gcp:artifactregistry/repository:Repository");
         const deps = run.mocks.dependencies.get(push.name) ?? [];
-        assert.ok(deps.includes(image.name) && deps.includes(repository.name), `the push depends on ${deps.join(", ")}`);
+        assert.ok(deps.includes(image.name) && deps.includes(repository.name) && deps.includes("onedigest-tag"), `the push depends on ${deps.join(", ")}`);
+        // The classic store: the engine's ID is the config digest, and the engine resolves it.
         assert.strictEqual(push.inputs.source, run.outputs.imageId);
         assert.strictEqual(push.inputs.imageId, run.outputs.imageId);
         assert.strictEqual(push.inputs.tag, String(run.outputs.imageId).replace(":", "-"));
@@ -185,26 +224,33 @@ describe("program: the image's resources", () => {
 });
 
 describe("program: image IDs are checked where they are read", () => {
-    const ref = `registry.example.com/team/app@sha256:${hex("pinned-manifest")}`;
+    const pinnedId = `sha256:${hex("pinned-config")}`;
+    const ref = registryRef("registry.example.com/team/app", pinnedId);
     const auth = { registryAuth: [{ address: "registry.example.com", username: "u", password: "p" }] };
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
     it("the built image's", async () => {
         const states = { "docker:index/image:Image": () => ({ repoDigest: "sha256:short" }) };
         await assert.rejects(runProgram({ targets: ["local"] }, { states }), /the built image's ID is not an image ID \(sha256:<64 hex>\): "sha256:short"/);
     });
 
-    it("a pinned ref's, pulled and kept in the engine", async () => {
-        await assert.rejects(runProgram({ targets: ["local"], image: { ref }, ...auth }, { pulledIds: { [ref]: "latest" } }), new RegExp(`the ID of ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is not an image ID`));
+    it("a pinned ref's, pulled and kept in the engine: its engine ID must be its config digest or its own digest", async () => {
+        await assert.rejects(runProgram({ targets: ["local"], image: { ref }, ...auth }, { pulledIds: { [ref]: "latest" } }), new RegExp(`the ID of ${escape(ref)} is not an image ID`));
+        const other = `sha256:${hex("other")}`;
+        await assert.rejects(
+            runProgram({ targets: ["local"], image: { ref }, ...auth }, { pulledIds: { [ref]: other } }),
+            new RegExp(`onedigest:image.ref: ${escape(ref)} pulled as ${other}, which is neither its config digest ${pinnedId} nor its manifest digest$`),
+        );
         const run = await runProgram({ targets: ["local"], image: { ref }, ...auth });
         assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.keepLocally, true);
     });
 
     it("a promoted stack's, read from the stack named in promoteFrom", async () => {
-        const promoted = `europe-west1-docker.pkg.dev/p/onedigest/onedigest@sha256:${hex("dev-manifest")}`;
+        const id = `sha256:${hex("dev-config")}`;
+        const promoted = registryRef("europe-west1-docker.pkg.dev/p/onedigest/onedigest", id);
         const stacks = (imageId: string) => ({ "acme/onedigest/dev": { imageId, deployments: { "gcp-cloudrun": { image: promoted } } } });
         await assert.rejects(runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks("v1") }), /acme\/onedigest\/dev's imageId is not an image ID \(sha256:<64 hex>\): "v1"/);
-        const id = `sha256:${hex("dev-config")}`;
-        const run = await runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks(id), pulledIds: { [promoted]: id } });
+        const run = await runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks(id) });
         assert.strictEqual(run.ofType("pulumi:pulumi:StackReference")[0].inputs.name, "acme/onedigest/dev");
         assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.keepLocally, true);
     });

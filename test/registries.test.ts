@@ -9,13 +9,14 @@ import * as assert from "assert";
 import { TARGET_KINDS } from "../providers";
 import { registryHost, registrySource } from "../registryAuth";
 import { diffPush, type PushInputs } from "../registry/operations";
-import { CREDENTIAL_INPUTS, PUSH, hex, providerOf, pushLoginOf, registryAuthOf, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { CREDENTIAL_INPUTS, PUSH, hex, providerOf, pushLoginOf, registryAuthOf, registryRef, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
-const DIGEST = `sha256:${hex("pinned")}`;
-const ECR_REF = `210987654321.dkr.ecr.us-east-1.amazonaws.com/team/app@${DIGEST}`;
-const GAR_REF = `us-docker.pkg.dev/team-project/images/app@${DIGEST}`;
-const HEROKU_REF = `registry.heroku.com/shop-prod/web@${DIGEST}`;
-const OTHER_REF = `registry.example.com:5000/team/app@${DIGEST}`;
+/** The config digest of the pinned image, as each registry's manifest of it names it. */
+const PINNED_ID = `sha256:${hex("pinned")}`;
+const ECR_REF = registryRef("210987654321.dkr.ecr.us-east-1.amazonaws.com/team/app", PINNED_ID);
+const GAR_REF = registryRef("us-docker.pkg.dev/team-project/images/app", PINNED_ID);
+const HEROKU_REF = registryRef("registry.heroku.com/shop-prod/web", PINNED_ID);
+const OTHER_REF = registryRef("registry.example.com:5000/team/app", PINNED_ID);
 const CLOUD = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
 
 function pullAuth(run: ProgramRun): Array<Record<string, unknown>> {
@@ -28,8 +29,8 @@ describe("registries: where credentials come from", () => {
     it("reads the registry host of a reference as Docker does", () => {
         assert.strictEqual(registryHost(ECR_REF), "210987654321.dkr.ecr.us-east-1.amazonaws.com");
         assert.strictEqual(registryHost(OTHER_REF), "registry.example.com:5000");
-        assert.strictEqual(registryHost(`localhost/app@${DIGEST}`), "localhost");
-        assert.strictEqual(registryHost(`library/python@${DIGEST}`), "docker.io");
+        assert.strictEqual(registryHost(`localhost/app@${PINNED_ID}`), "localhost");
+        assert.strictEqual(registryHost(`library/python@${PINNED_ID}`), "docker.io");
     });
 
     it("a configured login wins over the built-in kinds", () => {
@@ -106,10 +107,9 @@ describe("registries: bad or missing credentials, before any resource", () => {
     }
 
     it("a promotion from a registry the stack cannot log in to fails naming the key, having only read the other stack", async () => {
-        const ref = `registry.example.com:5000/team/app@${DIGEST}`;
         const { message, resources } = await runProgramError(
             { targets: ["local"], image: { promoteFrom: "dev" } },
-            { stacks: { "organization/onedigest/dev": { imageId: `sha256:${hex("id")}`, deployments: { x: { image: ref } } } } },
+            { stacks: { "organization/onedigest/dev": { imageId: PINNED_ID, deployments: { x: { image: OTHER_REF } } } } },
         );
         assert.match(message, /^onedigest:registryAuth: got \(not set\); expected credentials for registry\.example\.com:5000, which promotion from organization\/onedigest\/dev pulls from/);
         // The first line is the program's, not a serialization error of the pull; nothing was created.
@@ -123,11 +123,7 @@ describe("registries: bad or missing credentials, before any resource", () => {
     });
 
     it("a promotion from ECR pulls with that registry's token", async () => {
-        const id = `sha256:${hex("id")}`;
-        const run = await runProgram(
-            { targets: ["local"], image: { promoteFrom: "dev" } },
-            { stacks: { "organization/onedigest/dev": { imageId: id, deployments: { "aws-ecs": { image: ECR_REF } } } }, pulledIds: { [ECR_REF]: id } },
-        );
+        const run = await runProgram({ targets: ["local"], image: { promoteFrom: "dev" } }, { stacks: { "organization/onedigest/dev": { imageId: PINNED_ID, deployments: { "aws-ecs": { image: ECR_REF } } } } });
         assert.deepStrictEqual(pullAuth(run).map((l) => [l.address, l.username]), [["210987654321.dkr.ecr.us-east-1.amazonaws.com", "AWS"]]);
     });
 });
