@@ -1,26 +1,27 @@
 /**
  * The image pipeline on a real Docker engine with real registries (scripts/docker-env.sh starts
- * them): the Dockerfile builds with the program's build args, the container behaves as the
- * platforms expect, and one image keeps one identity across three registries.
+ * them, on the classic or the containerd image store): the Dockerfile builds with the program's
+ * build args, the container behaves as the platforms expect, and one image keeps one identity —
+ * its config digest — across three registries through the program's own push.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
-import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { APP_DIR, buildArgs, engineImageStore } from "../../image";
+import { APP_DIR, buildArgs } from "../../image";
 import { HerokuClient } from "../../providers/heroku/client";
 import { release } from "../../providers/heroku/operations";
 import { FakeHeroku } from "../heroku/fakeHeroku";
 import { reveal, runProgram } from "../mocks";
-import { docker, dockerResult, freePort, getBlobJson, getManifest, MANIFEST_V2, waitFor } from "./docker";
+import { push } from "../../registry/operations";
+import { docker, dockerResult, engineStore, expectedStore, freePort, getAnyManifest, getBlobJson, getManifest, MANIFEST_V2, OCI_MANIFEST, savedConfigDigest, waitFor } from "./docker";
+import { DockerV2OnlyRegistry } from "./registries";
 
 const REGISTRIES = {
     ecr: process.env.ONEDIGEST_REGISTRY_ECR,
     gar: process.env.ONEDIGEST_REGISTRY_GAR,
-    heroku: process.env.ONEDIGEST_REGISTRY_HEROKU,
 };
 const GRACEFUL_TIMEOUT_MS = 6_000;
 const HEROKU_APP = "pipeline-app";
@@ -41,7 +42,7 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
     const tag = "onedigest-pipeline:test";
 
     before(function () {
-        if (!process.env.DOCKER_HOST || !REGISTRIES.ecr || !REGISTRIES.gar || !REGISTRIES.heroku) {
+        if (!process.env.DOCKER_HOST || !REGISTRIES.ecr || !REGISTRIES.gar) {
             throw new Error("no engine: run through scripts/test.sh, which starts dockerd and the registries (scripts/docker-env.sh)");
         }
         assert.ok(args.BASE_IMAGE, "ONEDIGEST_BASE_IMAGE (the stand-in base) must be set: nothing can be pulled here");
@@ -49,18 +50,24 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
         timed("docker build", () =>
             docker("build", "--platform", "linux/amd64", ...buildFlags, "-t", tag, "-f", path.join(APP_DIR, "Dockerfile"), APP_DIR),
         );
-        imageId = docker("image", "inspect", "--format", "{{.Id}}", tag);
+        // The config blob `docker save` writes, hashed: the identity every registry and Heroku see.
+        imageId = savedConfigDigest(tag);
         const size = Number(docker("image", "inspect", "--format", "{{.Size}}", tag));
-        console.log(`      [size] image ${imageId}: ${(size / 1e6).toFixed(1)} MB`);
+        console.log(`      [size] image ${imageId} (${expectedStore()} store): ${(size / 1e6).toFixed(1)} MB`);
     });
 
-    it("runs on the classic image store, where the image ID is the config digest (the program checks this engine too)", () => {
-        assert.strictEqual(engineImageStore(), "classic");
-        // The config blob `docker save` writes, hashed: the identity every registry and Heroku see.
-        const save = `docker save ${tag} | tar -xO manifest.json`;
-        const manifest = JSON.parse(execFileSync("bash", ["-o", "pipefail", "-c", save], { encoding: "utf8", maxBuffer: 1 << 20 })) as Array<{ Config: string }>;
-        const config = execFileSync("bash", ["-o", "pipefail", "-c", `docker save ${tag} | tar -xO ${manifest[0].Config}`], { maxBuffer: 64 << 20 });
-        assert.strictEqual(`sha256:${createHash("sha256").update(config).digest("hex")}`, imageId);
+    it("runs on the image store the suite asked for; the engine's ID is the config digest on the classic store only", () => {
+        assert.strictEqual(engineStore(), expectedStore());
+        const engineId = docker("image", "inspect", "--format", "{{.Id}}", tag);
+        if (expectedStore() === "classic") assert.strictEqual(engineId, imageId);
+        else {
+            // The containerd store's ID is the digest of the manifest it keeps, which names the config.
+            assert.notStrictEqual(engineId, imageId);
+            const kept = JSON.parse(docker("image", "inspect", "--format", "{{json .Descriptor}}", tag)) as { digest: string; mediaType: string };
+            assert.strictEqual(kept.digest, engineId);
+            const manifest = JSON.parse(execFileSync("bash", ["-o", "pipefail", "-c", 'docker save "$1" | tar -xO "blobs/sha256/$2"', "save", tag, engineId.slice("sha256:".length)], { encoding: "utf8" })) as { config: { digest: string } };
+            assert.strictEqual(manifest.config.digest, imageId);
+        }
     });
 
     it("has the identity shape and the build's labels, user and health check", () => {
@@ -202,42 +209,72 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
         assert.match(result.stderr, /onedigest: configuration error: SECRET_KEY is not set: set the SECRET_KEY environment variable/);
     });
 
-    describe("one identity across registries", () => {
+    describe("one identity across registries, through the program's push", () => {
         // Repository layouts as the real registries have them: ECR, Artifact Registry, Heroku.
         const REPOS: Record<string, string> = { ecr: "onedigest", gar: "onedigest-test/onedigest/onedigest", heroku: `${HEROKU_APP}/web` };
-        const pushed: Record<string, string> = {};
+        const HEROKU_LOGIN = { username: "_", password: "pipeline-key" };
+        const heroku = new DockerV2OnlyRegistry({ [HEROKU_LOGIN.username]: HEROKU_LOGIN.password });
+        const pushed: Record<string, { digest: string; mediaType: string }> = {};
+        const hosts: Record<string, string> = {};
 
-        before(function () {
-            const tagName = imageId.replace(":", "-");
-            for (const [name, registry] of Object.entries(REGISTRIES)) {
-                const target = `${registry}/${REPOS[name]}:${tagName}`;
-                docker("tag", imageId, target);
-                const out = timed(`push to ${name}`, () => docker("push", target));
-                const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
-                assert.ok(digest, `no digest in push output: ${out}`);
-                pushed[name] = digest;
+        before(async function () {
+            await heroku.start();
+            Object.assign(hosts, REGISTRIES, { heroku: heroku.host });
+            for (const [name, host] of Object.entries(hosts)) {
+                const login: { username?: string; password?: string } = name === "heroku" ? HEROKU_LOGIN : {};
+                const out = await timed(`push to ${name}`, () =>
+                    push({
+                        // What the program pushes from: a local name the engine resolves on either store.
+                        source: tag,
+                        imageId,
+                        repository: `${host}/${REPOS[name]}`,
+                        tag: imageId.replace(":", "-"),
+                        platform: "linux/amd64",
+                        manifest: name === "heroku" ? "docker-v2" : "any",
+                        server: host,
+                        username: login.username ?? "",
+                        password: login.password ?? "",
+                    }),
+                );
+                // Heroku's stand-in is this run's own; the engine's registries may hold the bits from an earlier run.
+                if (name === "heroku") assert.strictEqual(out.pushed, true);
+                pushed[name] = { digest: out.digest, mediaType: out.mediaType };
             }
         });
 
-        it("gets the same manifest digest from all three registries", () => {
-            const digests = new Set(Object.values(pushed));
-            assert.strictEqual(digests.size, 1, JSON.stringify(pushed));
+        after(() => heroku.stop());
+
+        it("every registry holds one single-platform image manifest whose config digest is the image ID, with image layers only", async () => {
+            for (const [name, host] of Object.entries(hosts)) {
+                const { manifest, contentType, digest } = await getAnyManifest(host, REPOS[name], pushed[name].digest, name === "heroku" ? HEROKU_LOGIN : undefined);
+                assert.strictEqual(digest, pushed[name].digest, name);
+                assert.ok(!manifest.manifests, `${name}: an index, not one platform's manifest`);
+                assert.ok([MANIFEST_V2, OCI_MANIFEST].includes(contentType), `${name}: ${contentType}`);
+                assert.strictEqual(manifest.config.digest, imageId, `${name}: config digest differs from the image ID`);
+                const config = await getBlobJson(host, REPOS[name], manifest.config.digest).catch(() => undefined);
+                if (config) assert.deepStrictEqual([config.architecture, config.os], ["amd64", "linux"]);
+                // No attestation manifests or layers: every layer is a gzip image layer.
+                for (const layer of manifest.layers) assert.match(layer.mediaType, /^application\/vnd\.(docker\.image\.rootfs\.diff\.tar\.gzip|oci\.image\.layer\.v1\.tar\+gzip)$/, name);
+            }
         });
 
-        it("stores a single-platform Docker v2 schema 2 manifest whose config digest is the image ID", async () => {
-            for (const [name, registry] of Object.entries(REGISTRIES)) {
-                const repo = REPOS[name];
-                const { manifest, contentType, digest } = await getManifest(registry as string, repo, pushed[name]);
-                assert.strictEqual(contentType, MANIFEST_V2, `${name}: not a v2 schema 2 manifest (an index or OCI manifest would be refused by Heroku)`);
-                assert.strictEqual(manifest.mediaType, MANIFEST_V2);
-                assert.strictEqual(manifest.schemaVersion, 2);
-                assert.strictEqual(digest, pushed[name]);
-                assert.strictEqual(manifest.config.digest, imageId, `${name}: config digest differs from the local image ID`);
-                const config = await getBlobJson(registry as string, repo, manifest.config.digest);
-                assert.deepStrictEqual([config.architecture, config.os], ["amd64", "linux"]);
-                // No attestation layers: every layer is an image layer.
-                for (const layer of manifest.layers) assert.strictEqual(layer.mediaType, "application/vnd.docker.image.rootfs.diff.tar.gzip");
-            }
+        it("Heroku's registry, which takes Docker v2 schema 2 only, holds that manifest, and a v2-only client reads it", async () => {
+            const { manifest, contentType, digest } = await getManifest(heroku.host, REPOS.heroku, pushed.heroku.digest, HEROKU_LOGIN);
+            assert.strictEqual(contentType, MANIFEST_V2);
+            assert.strictEqual(manifest.mediaType, MANIFEST_V2);
+            assert.strictEqual(digest, pushed.heroku.digest);
+            assert.strictEqual(manifest.config.digest, imageId);
+            for (const layer of manifest.layers) assert.strictEqual(layer.mediaType, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+            assert.deepStrictEqual(heroku.puts.map((p) => [p.mediaType, p.status]), [[MANIFEST_V2, 201]], "one manifest PUT, of Docker v2 schema 2");
+        });
+
+        it("ECR and Artifact Registry get the manifest the engine keeps: Docker v2 on the classic store, the legacy builder's OCI manifest on the containerd store", () => {
+            const want = expectedStore() === "classic" ? MANIFEST_V2 : OCI_MANIFEST;
+            assert.deepStrictEqual([pushed.ecr.mediaType, pushed.gar.mediaType], [want, want]);
+            assert.strictEqual(pushed.ecr.digest, pushed.gar.digest, "the same manifest, so the same digest");
+            // Heroku's is that manifest where it is Docker v2, else its rewrite: another digest, the same config.
+            if (want === MANIFEST_V2) assert.strictEqual(pushed.heroku.digest, pushed.ecr.digest);
+            else assert.notStrictEqual(pushed.heroku.digest, pushed.ecr.digest);
         });
 
         it("releases on (fake) Heroku with the config digest read back from the registry", async () => {
@@ -246,11 +283,11 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
             try {
                 fake.apps.set("app-1", { id: "app-1", name: HEROKU_APP, region: "us", configVars: {}, releases: [], formation: { quantity: 0, size: "basic" } });
                 fake.releaseOutcome = { status: "succeeded", afterPolls: 1 };
-                const client = new HerokuClient({ apiKey: "pipeline-key", apiUrl: fake.url, registryUrl: `https://${REGISTRIES.heroku}` });
+                const client = new HerokuClient({ apiKey: "pipeline-key", apiUrl: fake.url, registryUrl: `https://${heroku.host}` });
                 const out = await release(client, {
                     app: HEROKU_APP,
                     imageId,
-                    manifestDigest: pushed.heroku,
+                    manifestDigest: pushed.heroku.digest,
                     quantity: 1,
                     size: "basic",
                     timeoutSeconds: 30,
@@ -259,7 +296,7 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
                 });
                 const formation = fake.requests.find((r) => r.method === "PATCH" && r.path === `/apps/${HEROKU_APP}/formation`)!;
                 assert.deepStrictEqual(formation.body, { updates: [{ type: "web", docker_image: imageId }] });
-                assert.notStrictEqual(imageId, pushed.heroku, "the config digest, not the manifest digest");
+                assert.notStrictEqual(imageId, pushed.heroku.digest, "the config digest, not the manifest digest");
                 assert.strictEqual(out.status, "succeeded");
             } finally {
                 await fake.stop();
