@@ -1,8 +1,9 @@
 /**
  * The README's main command, run as written on a clean checkout with the real Pulumi CLI, language
- * host and Docker provider: `bash scripts/deploy-local.sh`, a repeat preview that must be empty, an
- * edit under app/ that must rebuild and replace, and `destroy`. Effects are checked on the engine
- * (`docker inspect`, HTTP), not on Pulumi's report of them.
+ * host and Docker provider, on either of Docker's image stores: `bash scripts/deploy-local.sh`, a
+ * repeat preview that must be empty, an edit under app/ that must rebuild and replace, and
+ * `destroy`. Effects are checked on the engine (`docker inspect`, `docker save`, HTTP), not on
+ * Pulumi's report of them.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -11,7 +12,7 @@ import * as net from "net";
 import * as path from "path";
 
 import { ROOT } from "../mocks";
-import { docker } from "../pipeline/docker";
+import { docker, engineStore, expectedStore, savedConfigDigest } from "../pipeline/docker";
 import { changedSteps, ok, run, tempDir, type Result } from "./cli";
 
 const LOCAL_PORT = 8080; // Pulumi.local.yaml's onedigest:local.port, as shipped
@@ -58,6 +59,7 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
 
     before(async function () {
         assert.ok(process.env.DOCKER_HOST, "no engine: run through scripts/test.sh, which starts dockerd (scripts/docker-env.sh)");
+        assert.strictEqual(engineStore(), expectedStore(), "the engine runs the image store the suite started it with");
         assert.ok(await portFree(LOCAL_PORT), `127.0.0.1:${LOCAL_PORT} is taken: the local stack publishes the app there; stop what listens on it`);
         scratch = tempDir("onedigest-deploy-local-");
         dir = checkout(scratch);
@@ -86,7 +88,12 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         const env2 = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}` };
         outputs = JSON.parse(ok(await run("pulumi", ["stack", "output", "--json", "--stack", "local"], { cwd: dir, env: env2 }), "stack output").stdout) as typeof outputs;
         assert.match(outputs.imageId, /^sha256:[0-9a-f]{64}$/);
-        assert.strictEqual(docker("inspect", "--format", "{{.Image}}", CONTAINER), outputs.imageId);
+        // The running container's image, exported: its config digest is the stack's imageId. The
+        // engine's own ID of it is that digest on the classic store, a manifest digest on containerd.
+        const running = docker("inspect", "--format", "{{.Image}}", CONTAINER);
+        assert.strictEqual(savedConfigDigest(running), outputs.imageId);
+        assert.strictEqual(outputs.deployments.local.image, expectedStore() === "classic" ? outputs.imageId : `onedigest@${running}`);
+        assert.strictEqual(running === outputs.imageId, expectedStore() === "classic");
         assert.strictEqual(docker("inspect", "--format", "{{.State.Health.Status}}", CONTAINER), "healthy");
         assert.strictEqual(outputs.deployments.local.imageId, outputs.imageId);
         assert.strictEqual(outputs.url, `http://localhost:${LOCAL_PORT}`);

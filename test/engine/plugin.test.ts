@@ -10,6 +10,9 @@
  *   read (refresh), diffed, updated and deleted, with effects checked on the engine and the registry;
  * - bad input gets the resource's own error.
  *
+ * It runs on either of Docker's image stores: on the containerd store an image's engine ID is a
+ * manifest digest, and the config digest (the Image's repoDigest) is read from `docker save`.
+ *
  * What it cannot show: behaviour of the official plugin (pulumi/pulumi-docker) where it differs
  * from this one. The bridged resources run kreuzwerker's Terraform provider code as the official
  * plugin does; Image is this plugin's own implementation of the SDK's documented behaviour.
@@ -19,7 +22,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { ROOT } from "../mocks";
-import { docker, freePort, getManifest } from "../pipeline/docker";
+import { docker, engineStore, expectedStore, freePort, getManifest, savedConfigDigest, waitFor } from "../pipeline/docker";
 import { SecureRegistry } from "../registry";
 import { Stack, changedSteps, cliEnv, ok, run, tempDir } from "./cli";
 
@@ -78,6 +81,14 @@ function sdkContract(): { tokens: Map<string, { inputs: string[]; outputs: strin
     return { tokens, types };
 }
 
+/** A file the container serves, once its server listens (a replaced container takes a moment to). */
+function served(port: number, file: string): Promise<string> {
+    return waitFor(`http://127.0.0.1:${port}/${file}`, 15_000, async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/${file}`);
+        return res.ok ? res.text() : undefined;
+    });
+}
+
 function keys(o: Record<string, unknown> | undefined): string[] {
     return Object.keys(o ?? {}).sort();
 }
@@ -92,6 +103,7 @@ describe("real engine: onedigest's Docker provider plugin", function () {
 
     before(async function () {
         assert.ok(process.env.DOCKER_HOST && process.env.ONEDIGEST_BASE_IMAGE, "no engine: run through scripts/test.sh, which starts dockerd and builds the base");
+        assert.strictEqual(engineStore(), expectedStore(), "the engine runs the image store the suite started it with");
         await registry.start();
         scratch = tempDir("onedigest-plugin-");
         context = path.join(scratch, "context");
@@ -162,20 +174,25 @@ describe("real engine: onedigest's Docker provider plugin", function () {
         ok(await stack.up(), "pulumi up");
         first = (await stack.outputs()) as typeof first;
         assert.match(first.imageId, /^sha256:[0-9a-f]{64}$/);
-        // A local image's repoDigest is its image ID, the config digest, as the engine reports it.
-        assert.strictEqual(docker("image", "inspect", "--format", "{{.Id}}", "plugin-check:built"), first.imageId);
+        // A local image's repoDigest is its image ID: the config digest, which `docker save` shows on
+        // either store (the engine's own ID is that digest on the classic store only).
+        assert.strictEqual(savedConfigDigest("plugin-check:built"), first.imageId);
+        assert.strictEqual(docker("image", "inspect", "--format", "{{.Id}}", "plugin-check:built") === first.imageId, expectedStore() === "classic");
         const login = { username: USER, password: PASSWORD };
         const tag = `${first.imageId.replace(":", "-")}`;
         const pushed = await getManifest(registry.host, "plugin-check", tag, login);
         assert.strictEqual(pushed.digest, first.pushedDigest);
         assert.strictEqual(pushed.manifest.config.digest, first.imageId, "the registry holds the bits that were built");
-        assert.strictEqual(first.pulledId, first.imageId, "the pull by digest is the same image");
-        // The engine's first repo digest of those bits (an earlier run may have pushed them elsewhere).
-        assert.match(first.repoDigest, new RegExp(`/plugin-check@${first.pushedDigest}$`));
-        assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "plugin-check"), first.imageId);
-        const served = await fetch(`http://127.0.0.1:${port}/index.html`);
-        assert.strictEqual(await served.text(), "first\n");
-        assert.strictEqual(await (await fetch(`http://127.0.0.1:${port}/greeting.txt`)).text(), "hello\n");
+        // The pull by digest is the same image: the engine's ID of it is the config digest (classic)
+        // or the manifest digest pulled (containerd), and its export names the same config.
+        assert.strictEqual(first.pulledId, expectedStore() === "classic" ? first.imageId : first.pushedDigest);
+        assert.strictEqual(savedConfigDigest(first.pulledId), first.imageId);
+        // The engine's first repo digest of those bits (an earlier run may have pushed them elsewhere;
+        // the containerd store lists the local name's digest too, the same manifest).
+        assert.match(first.repoDigest, new RegExp(`(^|/)plugin-check@${first.pushedDigest}$`));
+        assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "plugin-check"), first.pulledId);
+        assert.strictEqual(await served(port, "index.html"), "first\n");
+        assert.strictEqual(await served(port, "greeting.txt"), "hello\n");
     });
 
     it("a repeat preview and a refresh find no changes (diff and read agree with the engine)", async () => {
@@ -196,15 +213,16 @@ describe("real engine: onedigest's Docker provider plugin", function () {
         ok(await stack.up(), "pulumi up (context change)");
         const second = (await stack.outputs()) as typeof first;
         assert.notStrictEqual(second.imageId, first.imageId);
-        assert.strictEqual(second.pulledId, second.imageId);
+        assert.strictEqual(second.pulledId, expectedStore() === "classic" ? second.imageId : second.pushedDigest);
+        assert.strictEqual(savedConfigDigest(docker("inspect", "--format", "{{.Image}}", "plugin-check")), second.imageId);
         assert.notStrictEqual(second.containerId, first.containerId);
-        assert.strictEqual(await (await fetch(`http://127.0.0.1:${port}/index.html`)).text(), "second\n");
+        assert.strictEqual(await served(port, "index.html"), "second\n");
 
         await stack.setConfig("docker-plugin-check:greeting", "bonjour");
         const steps = changedSteps(ok(await stack.cli(["preview", "--json"]), "preview --json").stdout);
         assert.ok(steps.includes("update docker:index/image:Image built"), steps.join("; "));
         ok(await stack.up(), "pulumi up (build argument)");
-        assert.strictEqual(await (await fetch(`http://127.0.0.1:${port}/greeting.txt`)).text(), "bonjour\n");
+        assert.strictEqual(await served(port, "greeting.txt"), "bonjour\n");
         ok(await stack.cli(["preview", "--expect-no-changes"]), "preview after the update");
     });
 

@@ -1,10 +1,12 @@
 /**
- * The program through the real Pulumi CLI and engine, beyond the local stack: Heroku's dynamic
- * providers (against the fake Platform API and a real loopback registry that refuses anonymous
- * clients, as every private registry does), promotion through a StackReference on the file
- * backend, pinning by `image.ref` with a login from `onedigest:registryAuth` and that login's
- * rotation, a tampered promotion, and bad input. Stacks keep their config files in a temporary
- * directory; the repository is left as it was.
+ * The program through the real Pulumi CLI and engine, on either of Docker's image stores, beyond
+ * the local stack: Heroku's dynamic providers (against the fake Platform API and a real loopback
+ * registry that refuses anonymous clients, as every private registry does, and every manifest but
+ * Docker v2 schema 2, as Heroku's does), promotion through a StackReference on the file backend,
+ * pinning by `image.ref` with a login from `onedigest:registryAuth` and that login's rotation, a
+ * tampered promotion, and bad input. The identity is checked on the real things: the config digest
+ * in `docker save` of what each container runs and in each registry's manifest. Stacks keep their
+ * config files in a temporary directory; the repository is left as it was.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -14,7 +16,8 @@ import * as path from "path";
 import { APP_DIR, buildArgs } from "../../image";
 import { FakeHeroku } from "../heroku/fakeHeroku";
 import { ROOT } from "../mocks";
-import { docker, freePort, getManifest } from "../pipeline/docker";
+import { MANIFEST_V2, docker, engineStore, expectedStore, freePort, getAnyManifest, getManifest, savedConfigDigest } from "../pipeline/docker";
+import { DockerV2OnlyRegistry } from "../pipeline/registries";
 
 function dockerExit(...args: string[]): number {
     try {
@@ -24,7 +27,6 @@ function dockerExit(...args: string[]): number {
         return (err as { status?: number }).status ?? 1;
     }
 }
-import { SecureRegistry } from "../registry";
 import { Stack, changedSteps, cliEnv, ok, run, tempDir } from "./cli";
 
 const HEROKU_KEY = "engine-heroku-key-0123456789";
@@ -45,7 +47,8 @@ function gitStatus(): string {
 }
 
 describe("real engine: heroku, promotion, pinning and bad input", function () {
-    const secure = new SecureRegistry({ _: HEROKU_KEY, [PULLER]: PULL_TOKENS[0] });
+    // Heroku's registry, and behind it (backend.host) a plain one for the test's own docker pushes.
+    const secure = new DockerV2OnlyRegistry({ _: HEROKU_KEY, [PULLER]: PULL_TOKENS[0] });
     let registry = "";
     const fake = new FakeHeroku(HEROKU_KEY);
     let scratch = "";
@@ -63,6 +66,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
 
     before(async function () {
         assert.ok(process.env.DOCKER_HOST && process.env.NODE_EXTRA_CA_CERTS, "no engine: run through scripts/test.sh, which starts dockerd and the registries");
+        assert.strictEqual(engineStore(), expectedStore(), "the engine runs the image store the suite started it with");
         statusBefore = gitStatus();
         await secure.start();
         registry = secure.host;
@@ -80,19 +84,28 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
         if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     });
 
-    /** An environment whose docker CLI is logged in to the registry (as Heroku's `_`), for test pushes. */
+    /**
+     * An environment whose docker CLI is logged in (as Heroku's `_`) to the registry behind the Heroku
+     * stand-in, for the test's own pushes: the docker CLI's legacy builds push OCI manifests from the
+     * containerd store, which the stand-in refuses. What they push is read through the stand-in.
+     */
     function loggedIn(): NodeJS.ProcessEnv {
         const dockerConfig = path.join(scratch, "docker-config");
         const loginEnv = { ...process.env, DOCKER_CONFIG: dockerConfig };
         if (!fs.existsSync(dockerConfig)) {
             fs.mkdirSync(dockerConfig);
-            execFileSync("docker", ["login", registry, "-u", "_", "--password-stdin"], { input: HEROKU_KEY, env: loginEnv, stdio: ["pipe", "ignore", "pipe"] });
+            execFileSync("docker", ["login", secure.backend.host, "-u", "_", "--password-stdin"], { input: HEROKU_KEY, env: loginEnv, stdio: ["pipe", "ignore", "pipe"] });
         }
         return loginEnv;
     }
 
+    /** The config digest of what a container runs, from `docker save` of its image. */
+    function runningConfigDigest(container: string): string {
+        return savedConfigDigest(docker("inspect", "--format", "{{.Image}}", container));
+    }
+
     let source: Stack;
-    let sourceOutputs: { imageId: string; deployments: { heroku: { image: string; url: string; imageId: string }; local: { imageId: string } } };
+    let sourceOutputs: { imageId: string; deployments: { heroku: { image: string; url: string; imageId: string }; local: { image: string; imageId: string } } };
 
     describe("heroku and local in one stack", () => {
         let localPort = 0;
@@ -122,10 +135,15 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             assert.strictEqual(repo, `${registry}/engine-heroku/web`);
             // The registry answers only to logins: the push went through the provider's registryAuth.
             assert.strictEqual((await fetch(`https://${registry}/v2/engine-heroku/web/manifests/${digest}`)).status, 401);
+            // A Docker v2 schema 2 manifest, as a v2-only client reads it, with the stack's config digest.
             const pushed = await getManifest(registry, "engine-heroku/web", digest, HEROKU_LOGIN);
             assert.strictEqual(pushed.digest, digest);
+            assert.strictEqual(pushed.contentType, MANIFEST_V2);
             assert.strictEqual(pushed.manifest.config.digest, sourceOutputs.imageId, "the registry holds the bits the stack reports");
+            assert.deepStrictEqual(secure.puts.map((p) => [p.repository, p.mediaType, p.status]), [["engine-heroku/web", MANIFEST_V2, 201]], "one push, never another kind");
+            // The local container runs the same bits: `docker save` of its image names that config.
             assert.strictEqual(sourceOutputs.deployments.local.imageId, sourceOutputs.imageId);
+            assert.strictEqual(runningConfigDigest("engine-heroku-engine-heroku"), sourceOutputs.imageId);
             assert.strictEqual((await health(localPort)).version, "0.1.0");
         });
 
@@ -152,7 +170,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             assert.ok(!/docker:index:Image\b/.test(up.stdout), "promotion must not build");
             const outputs = (await promoted.outputs()) as { imageId: string };
             assert.strictEqual(outputs.imageId, sourceOutputs.imageId);
-            assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-promoted-engine-promoted"), sourceOutputs.imageId);
+            assert.strictEqual(runningConfigDigest("engine-promoted-engine-promoted"), sourceOutputs.imageId);
             await health(port);
             assert.ok((await promoted.resourceTypes()).every((t) => t !== "docker:index/image:Image"));
             // The deploy workflow's check after prod's up, on these two stacks.
@@ -169,15 +187,20 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             // An earlier build of the app, pushed with a login and then gone from this engine, so
             // the pinned stack has to pull it: manifest and config from the registry, with a login.
             const rollbackSha = "0b1e55ed0b1e55ed0b1e55ed0b1e55ed0b1e55ed";
-            const tag = `${registry}/engine-heroku/web:rollback`;
+            const tag = `${secure.backend.host}/engine-heroku/web:rollback`;
             const args = buildArgs({ name: "engine-heroku", description: "onedigest Flask app", port: 8080, env: {} }, { ...process.env, LAST_COMMIT_SHA: rollbackSha });
             docker("build", "-q", ...Object.entries(args).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), "-t", tag, APP_DIR);
-            const rollbackId = docker("image", "inspect", "--format", "{{.Id}}", tag);
+            const rollbackId = savedConfigDigest(tag);
             assert.notStrictEqual(rollbackId, sourceOutputs.imageId);
+            const engineId = docker("image", "inspect", "--format", "{{.Id}}", tag);
             execFileSync("docker", ["push", tag], { env: loggedIn(), stdio: "ignore" });
-            const digest = (await getManifest(registry, "engine-heroku/web", "rollback", HEROKU_LOGIN)).digest;
+            // What the docker CLI pushed: Docker v2 from the classic store, the legacy builder's OCI manifest from the containerd store.
+            const earlier = await getAnyManifest(registry, "engine-heroku/web", "rollback", HEROKU_LOGIN);
+            assert.strictEqual(earlier.manifest.config.digest, rollbackId);
+            assert.strictEqual(earlier.contentType, expectedStore() === "classic" ? MANIFEST_V2 : "application/vnd.oci.image.manifest.v1+json");
+            const digest = earlier.digest;
             docker("image", "rm", tag);
-            assert.notStrictEqual(dockerExit("image", "inspect", rollbackId), 0, "the engine still has the earlier build");
+            assert.notStrictEqual(dockerExit("image", "inspect", engineId), 0, "the engine still has the earlier build");
             const ref = `${registry}/engine-heroku/web@${digest}`;
 
             const port = await freePort();
@@ -193,12 +216,13 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             await pinned.setConfig("registryAuth[0].password", "not-the-password", { secret: true, path: true });
             const denied = await pinned.up();
             assert.notStrictEqual(denied.code, 0, "a pull with a wrong password must fail");
-            assert.match(denied.stdout + denied.stderr, /unauthorized|authentication required/i);
+            // Refused where the program reads the ref's manifest, before any resource.
+            assert.match(denied.stdout + denied.stderr, /onedigest:image\.ref: cannot read \S+ from its registry: .*HTTP 401 — the registry refused the login/);
             await pinned.setConfig("registryAuth[0].password", PULL_TOKENS[0], { secret: true, path: true });
             ok(await pinned.up(), "pulumi up engine-pinned");
             const outputs = (await pinned.outputs()) as { imageId: string };
-            assert.strictEqual(outputs.imageId, rollbackId);
-            assert.strictEqual(docker("inspect", "--format", "{{.Image}}", "engine-pinned-engine-pinned"), rollbackId);
+            assert.strictEqual(outputs.imageId, rollbackId, "the config digest the registry's manifest names");
+            assert.strictEqual(runningConfigDigest("engine-pinned-engine-pinned"), rollbackId);
             assert.strictEqual((await health(port)).lastcommitsha, rollbackSha, "the earlier build serves");
             ok(await pinned.cli(["preview", "--expect-no-changes"]), "preview --expect-no-changes engine-pinned");
             const exported = ok(await pinned.cli(["stack", "export"], { config: false }), "stack export").stdout;
@@ -218,14 +242,14 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
 
         it("refuses a promotion whose reference points at other bits in the same registry", async () => {
             // Other bits in the same repository: a one-file image, pushed with a login of its own.
-            const other = `${registry}/engine-heroku/web:other`;
+            const other = `${secure.backend.host}/engine-heroku/web:other`;
             const layer = path.join(scratch, "other");
             fs.mkdirSync(layer);
             fs.writeFileSync(path.join(layer, "not-the-app"), "other bits\n");
             execFileSync("bash", ["-c", `tar -C "${layer}" -c . | docker import - "${other}" >/dev/null`]);
             execFileSync("docker", ["push", other], { env: loggedIn(), stdio: "ignore" });
             docker("image", "rm", other);
-            const otherDigest = (await getManifest(registry, "engine-heroku/web", "other", HEROKU_LOGIN)).digest;
+            const otherDigest = (await getAnyManifest(registry, "engine-heroku/web", "other", HEROKU_LOGIN)).digest;
             // A stack whose outputs claim the tested image ID but point at the other digest.
             const tampered = await stack("engine-tampered", {});
             const state = {
@@ -254,8 +278,9 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             );
             const up = await victim.up();
             assert.notStrictEqual(up.code, 0, "a tampered promotion must fail");
-            assert.match(up.stdout + up.stderr, new RegExp(`promotion refused: organization/onedigest/engine-tampered exports imageId ${sourceOutputs.imageId} but its image pulled as sha256:[0-9a-f]{64}`));
-            assert.ok(!(await victim.resourceTypes()).includes("docker:index/container:Container"), "no container may run the other bits");
+            assert.match(up.stdout + up.stderr, new RegExp(`promotion refused: organization/onedigest/engine-tampered exports imageId ${sourceOutputs.imageId} but its image ${registry}/engine-heroku/web@${otherDigest} has config digest sha256:[0-9a-f]{64}`));
+            // Refused before any resource: nothing pulled, nothing run.
+            assert.deepStrictEqual((await victim.resourceTypes()).filter((t) => t.startsWith("docker:")), [], "no pull, no container of the other bits");
         });
     });
 
