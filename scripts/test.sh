@@ -77,11 +77,18 @@ if [ "${SKIP_PIPELINE:-0}" = 1 ] && [ "${CI:-}" != true ]; then
 elif ! can_install_system; then
   docker_stages=0; echo "pipeline and real-engine stages skipped: they need root to start dockerd (run as root, or in CI)"
 fi
-docker_state=""
+# Two engines, Docker Engine 28.5.2 where ../shared/tools/docker has it: one on the classic image
+# store, one on the containerd store (the default of fresh Docker Engine 29 and Docker Desktop
+# installs). The second starts after the first, which installs the engine and the base they share.
+docker_state=""; containerd_state=""
 if [ "$docker_stages" = 1 ]; then
   docker_state=$(mktemp -d /tmp/onedigest-docker.XXXXXX)
-  trap 'bash "$root/scripts/docker-env.sh" down "$docker_state"' EXIT
-  ( bash scripts/docker-env.sh up "$docker_state"; echo $? >"$logs/docker-env.rc" ) >"$logs/docker-env.log" 2>&1 &
+  containerd_state=$(mktemp -d /tmp/onedigest-docker-containerd.XXXXXX)
+  trap 'bash "$root/scripts/docker-env.sh" down "$docker_state"; bash "$root/scripts/docker-env.sh" down "$containerd_state"' EXIT
+  (
+    ( bash scripts/docker-env.sh up "$docker_state" classic; echo $? >"$logs/docker-env.rc" ) >"$logs/docker-env.log" 2>&1
+    ( bash scripts/docker-env.sh up "$containerd_state" containerd; echo $? >"$logs/docker-env-containerd.rc" ) >"$logs/docker-env-containerd.log" 2>&1
+  ) &
 fi
 
 # The Docker provider plugin (onedigest's own, scripts/docker-plugin.sh) builds in the background too:
@@ -117,29 +124,44 @@ stage policy policy_pack || grep -qE '^ +[0-9]+ failing' "$logs/policy.log" || f
 stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
 
-engine_ready() { # waits for the background `docker-env.sh up` (stages run in subshells: no `wait`)
-  until [ -s "$logs/docker-env.rc" ]; do sleep 0.5; done
-  local rc; rc=$(cat "$logs/docker-env.rc")
-  cat "$logs/docker-env.log"
+engine_ready() { # [name] waits for a background `docker-env.sh up` (stages run in subshells: no `wait`)
+  local name=${1:-docker-env}
+  until [ -s "$logs/$name.rc" ]; do sleep 0.5; done
+  local rc; rc=$(cat "$logs/$name.rc")
+  cat "$logs/$name.log"
   [ "$rc" -eq 0 ] || echo "the Docker engine or registries could not start (see above)"
   return "$rc"
 }
 
-pipeline() {
+pipeline() { # state
   # shellcheck disable=SC1091
-  ( . "$docker_state/env" && npx --no-install mocha --config test/pipeline/.mocharc.json )
+  ( . "$1/env" && npx --no-install mocha --config test/pipeline/.mocharc.json )
 }
 real_engine() {
   plugin_ready || return 1
   # shellcheck disable=SC1091
   ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
 }
+# On the containerd store: what depends on the store — the README's deploy command, the Heroku path
+# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options.
+real_engine_containerd() {
+  plugin_ready || return 1
+  # shellcheck disable=SC1091
+  ( . "$containerd_state/env" && npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
+      --extension ts --timeout 600000 --exit --parallel --jobs 3 test/engine/deployLocal.test.ts test/engine/stacks.test.ts test/engine/plugin.test.ts )
+}
 if [ "$docker_stages" = 1 ]; then
-  if stage docker-env engine_ready; then
-    stage pipeline pipeline; count_mocha pipeline
+  if stage docker-env engine_ready docker-env; then
+    stage pipeline pipeline "$docker_state"; count_mocha pipeline
     stage real-engine real_engine; count_mocha real-engine
   else
     failed=$((failed + 1)); echo "pipeline and real-engine stages not run: the engine did not start"
+  fi
+  if stage docker-env-containerd engine_ready docker-env-containerd; then
+    stage pipeline-containerd pipeline "$containerd_state"; count_mocha pipeline-containerd
+    stage real-engine-containerd real_engine_containerd; count_mocha real-engine-containerd
+  else
+    failed=$((failed + 1)); echo "pipeline and real-engine stages on the containerd store not run: its engine did not start"
   fi
 elif [ "${CI:-}" = true ]; then
   failed=$((failed + 1))
