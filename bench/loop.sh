@@ -44,7 +44,7 @@ sides=(ours compose)
 cleanup() {
   set +e
   for s in ours patched; do
-    [ -d "$work/$s" ] && (cd "$work/$s" && bash scripts/deploy-local.sh destroy >/dev/null 2>&1)
+    [ -d "$work/$s" ] && (cd "$work/$s" && PULUMI_BACKEND_URL="file://$work/backend-$s" bash scripts/deploy-local.sh destroy >/dev/null 2>&1)
   done
   [ -f "$work/compose/docker-compose.yml" ] && docker-compose -f "$work/compose/docker-compose.yml" -p benchloop down >/dev/null 2>&1
   bash "$root/scripts/docker-env.sh" down "$state" >/dev/null 2>&1
@@ -55,8 +55,9 @@ trap cleanup EXIT
 bash scripts/docker-env.sh up "$state" >"$work/docker-env.log" 2>&1 || { cat "$work/docker-env.log"; exit 1; }
 # shellcheck disable=SC1091
 . "$state/env"
-export PULUMI_BACKEND_URL="file://$work/backend" PULUMI_CONFIG_PASSPHRASE=bench PULUMI_SKIP_UPDATE_CHECK=true
-mkdir -p "$work/backend"
+# Each copy's local stack in a backend of its own (both are the stack `local` of project onedigest).
+export PULUMI_CONFIG_PASSPHRASE=bench PULUMI_SKIP_UPDATE_CHECK=true
+mkdir -p "$work/backend-ours" "$work/backend-patched"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # A copy of the checkout as git sees it (tracked and untracked-not-ignored files), times kept.
@@ -82,8 +83,10 @@ for s in "${sides[@]}"; do port[$s]=$(free_port); done
 # The local stack on a port of its own, created beforehand in the same backend deploy-local.sh uses.
 for s in ours patched; do
   [ -d "$work/$s" ] || continue
-  (cd "$work/$s" && pulumi stack init local --non-interactive >/dev/null 2>&1 &&
-    pulumi config set --path onedigest:local.port "${port[$s]}" --stack local >/dev/null)
+  (cd "$work/$s" && export PULUMI_BACKEND_URL="file://$work/backend-$s" && pulumi stack init local --non-interactive >/dev/null &&
+    pulumi config set --path onedigest:local.port "${port[$s]}" --stack local >/dev/null &&
+    # One engine: the patched side's container and image need names of their own.
+    if [ "$s" = patched ]; then pulumi config set --path onedigest:app.name onedigest-patched --stack local >/dev/null; fi)
 done
 
 # docker-compose 1.29 builds through the `docker` CLI on PATH. A CLI of Docker 23+ builds with BuildKit
@@ -156,7 +159,7 @@ deploy_local() { # side label -> "serving script" seconds
   t0=$(date +%s.%N)
   python3 "$work/poll.py" "${port[$1]}" "$sha" "$t0" >"$work/serving" &
   poller=$!
-  (cd "$dir" && bash scripts/deploy-local.sh >"$work/last.log" 2>&1) || { tail -n 40 "$work/last.log" >&2; kill "$poller"; exit 1; }
+  (cd "$dir" && PULUMI_BACKEND_URL="file://$work/backend-$1" bash scripts/deploy-local.sh >"$work/last.log" 2>&1) || { tail -n 40 "$work/last.log" >&2; kill "$poller"; exit 1; }
   t1=$(date +%s.%N)
   wait "$poller" || { echo "loop.sh: $1 never answered with $sha" >&2; exit 1; }
   echo "$(cat "$work/serving") $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$t0" "$t1")"
