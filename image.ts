@@ -126,16 +126,26 @@ export type RegistryReader = (ref: string, platform: string, login: Login) => Pr
 
 const readFromRegistry: RegistryReader = (ref, platform, login) => readRegistryImage(ref, platform, new RegistryClient(splitDigestRef(ref).repository, login));
 
-/** A login's values, once the run has them (a config secret, a fresh token). */
+/**
+ * A login's values, once the run has them (config secrets, tokens from invokes: known in a preview
+ * too). The SDK's Output keeps its settled value behind `promise()`, which it does not declare; it
+ * is the one way to see an Output fail (a token invoke refused) instead of waiting for ever.
+ */
 function loginValues(login: pulumi.Output<RegistryLogin>): Promise<Login> {
-    return new Promise((resolve) => {
-        pulumi.output(login).apply((l) => resolve(l.authDisabled ? {} : { username: l.username, password: l.password }));
-    });
+    const settled = (login as unknown as { promise?: () => Promise<{ username?: string; password?: string; authDisabled?: boolean }> }).promise;
+    if (typeof settled !== "function") throw new Error("the Pulumi SDK's Output has no promise(): a login cannot be read before any resource");
+    return settled.call(login).then((l) => (l.authDisabled ? {} : { username: l.username, password: l.password }));
 }
 
 async function configDigest(ref: string, platform: string, login: pulumi.Output<RegistryLogin>, read: RegistryReader, what: string): Promise<string> {
+    let values: Login;
     try {
-        return (await read(ref, platform, await loginValues(login))).configDigest;
+        values = await loginValues(login);
+    } catch (err) {
+        throw new pulumi.RunError(`${what}: no login for ${registryHost(ref)}: ${(err as Error).message}`);
+    }
+    try {
+        return (await read(ref, platform, values)).configDigest;
     } catch (err) {
         throw new pulumi.RunError(`${what}: cannot read ${ref} from its registry: ${(err as Error).message}`);
     }

@@ -140,8 +140,8 @@ export async function exportImage(address: EngineAddress, name: string, platform
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-export-"));
     const remove = () => fs.rmSync(dir, { recursive: true, force: true });
     try {
-        const [os_, architecture, variant] = platform.split("/");
-        const query = `names=${encodeURIComponent(name)}&platform=${encodeURIComponent(JSON.stringify({ os: os_, architecture, ...(variant ? { variant } : {}) }))}`;
+        const [osName, architecture, variant] = platform.split("/");
+        const query = `names=${encodeURIComponent(name)}&platform=${encodeURIComponent(JSON.stringify({ os: osName, architecture, ...(variant ? { variant } : {}) }))}`;
         await untar(await requestStream(address, "GET", `/images/get?${query}`, `docker save ${name}`), dir);
         const blob = (digest: string): Buffer => {
             const hex = /^sha256:([0-9a-f]{64})$/.exec(digest)?.[1];

@@ -8,7 +8,7 @@ import { TARGET_KINDS, modules } from "../providers";
 import { generatedSecretProvider } from "../providers/generatedSecret";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { beforeProgram } from "./helpers";
-import { PUSH, ROOT, TEST_SECRET, hex, isSecret, registryRef, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { PUSH, ROOT, TEST_SECRET, hex, invokeError, isSecret, registryRef, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
@@ -119,6 +119,14 @@ describe("program: image sources", () => {
         const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config: { digest: `sha256:${hex("other")}`, size: 1 }, layers: [] }));
         const { message, resources } = await runProgramError({ targets: ["local"], image: { ref: pinned }, ...auth }, { manifests: { [pinned]: other } });
         assert.strictEqual(message, `onedigest:image.ref: cannot read ${pinned} from its registry: registry registry.example.com/team/app@${pinned.split("@")[1]} answered a manifest whose digest is sha256:${createHash("sha256").update(other).digest("hex")}`);
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("stops before any resource when the registry's login cannot be had (a token invoke refused)", async () => {
+        const ecr = registryRef("210987654321.dkr.ecr.us-east-1.amazonaws.com/team/app", pinnedId);
+        const invokes = { "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => { throw invokeError("AccessDeniedException: not authorized to perform ecr:GetAuthorizationToken"); } };
+        const { message, resources } = await runProgramError({ targets: ["local"], image: { ref: ecr } }, { invokes });
+        assert.strictEqual(message, "onedigest:image.ref: no login for 210987654321.dkr.ecr.us-east-1.amazonaws.com: AccessDeniedException: not authorized to perform ecr:GetAuthorizationToken");
         assert.deepStrictEqual(resources, []);
     });
 
