@@ -28,5 +28,7 @@ case "${1:-}" in
     args+=(--incrementalFile .stryker/incremental-check.json); shift ;;
 esac
 [ "$#" -eq 0 ] || args+=(--mutate "$(IFS=,; echo "$*")")
+# The tests that run the app's gunicorn.conf.py use the project's venv, which the sandbox leaves out.
+export ONEDIGEST_PYTHON="${ONEDIGEST_PYTHON:-$PWD/.venv/bin/python}"
 ONEDIGEST_PROGRAM_PER_TEST=1 npx --no-install stryker run "${args[@]}"
 node scripts/mutation-program-gate.js .stryker/report.json 80
