@@ -1,4 +1,5 @@
 /** onedigest: config → lookups → the one image → one deployment per configured target → exports. */
+import "./stackFrames";
 import * as pulumi from "@pulumi/pulumi";
 
 import { loadConfig } from "./config";

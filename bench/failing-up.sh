@@ -9,7 +9,7 @@
 #   error-js  plain JavaScript (no ts-node), `throw new Error(…)`: @pulumi/pulumi's cmd/run registers
 #             source-map-support itself, so its frames are mapped all the same
 #   unmapped  as `error`, with the program's first import keeping V8's own text for frames under
-#             node_modules (the module the bench writes as stackFrames.ts: the proposed fix)
+#             node_modules (the project's stackFrames.ts, which index.ts imports first)
 #
 # Then, outside Pulumi, how long Node's util.inspect(err, { colors: true }) takes on an error whose stack
 # has a frame `…/node_modules/@pulumi/output.ts:…` (what source-map-support makes of @pulumi/pulumi's
@@ -71,24 +71,8 @@ for v in "${variants[@]}"; do
     [ "$v" != unmapped ] || first='import "./stackFrames";\n'
     printf "${first}"'import * as pulumi from "@pulumi/pulumi";\nexport const checked = pulumi.output("sha256:0").apply((id) => {\n    %s\n});\n' "$body" >"$dir/index.ts"
   fi
-  if [ "$v" = unmapped ]; then
-    cat >"$dir/stackFrames.ts" <<'TS'
-// Frames under node_modules keep V8's own text; the program's own frames stay mapped to their .ts lines.
-type Prepare = (error: Error, sites: NodeJS.CallSite[]) => unknown;
-const mapped = Error.prepareStackTrace as Prepare | undefined;
-const outside = (site: NodeJS.CallSite): boolean => (site.getFileName() ?? "").includes("/node_modules/");
-if (mapped) {
-    Error.prepareStackTrace = (error: Error, sites: NodeJS.CallSite[]): unknown => {
-        const text = mapped(error, sites);
-        if (typeof text !== "string" || !sites.some(outside)) return text;
-        const lines = text.split("\n");
-        const head = lines.slice(0, lines.length - sites.length);
-        const frames = lines.slice(lines.length - sites.length).map((line, i) => (outside(sites[i]) ? `    at ${String(sites[i])}` : line));
-        return [...head, ...frames].join("\n");
-    };
-}
-TS
-  fi
+  # The program's own stackFrames.ts, which index.ts imports first.
+  [ "$v" != unmapped ] || cp "$root/stackFrames.ts" "$dir/stackFrames.ts"
 done
 
 timed_up() { # variant round
