@@ -39,6 +39,8 @@ bash scripts/docker-env.sh up "$state" >"$work/docker-env.log" 2>&1 || { cat "$w
 # shellcheck disable=SC1091
 . "$state/env"
 export PULUMI_BACKEND_URL="file://$work/backend" PULUMI_CONFIG_PASSPHRASE=bench PULUMI_SKIP_UPDATE_CHECK=true
+# As deploy-local.sh runs the CLI, for both programs: no attempt to fetch plugins neither needs.
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 mkdir -p "$work/backend"
 
 # The bare program: the same build and one container, nothing else.
@@ -63,6 +65,7 @@ const image = new docker.Image("app", {
     build: { context: "$root/app", platform: "linux/amd64", args: { BASE_IMAGE: process.env.ONEDIGEST_BASE_IMAGE ?? "" } },
 });
 const container = new docker.Container("app", {
+    name: "bench-bare",
     image: image.repoDigest,
     envs: ["SECRET_KEY=bench"],
     ports: [{ internal: 8080, external: 18081, ip: "127.0.0.1" }],

@@ -45,6 +45,9 @@ mkdir -p "$state"
 chmod 700 "$state"
 export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$state}
 export PULUMI_SKIP_UPDATE_CHECK=true
+# The local stack needs only the Docker plugin (ensured above); without this the CLI tries to fetch the
+# aws and gcp plugins the project's packages name on every run, seconds each time where it cannot.
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}
 if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
   if [ ! -s "$state/passphrase" ]; then
     (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(32))' >"$state/passphrase")

@@ -43,9 +43,9 @@ export function ok(result: Result, what: string): Result {
     return result;
 }
 
-/** The environment every CLI call gets: this suite's backend and passphrase, no update checks. */
+/** The environment every CLI call gets: this suite's backend and passphrase, no update checks or plugin downloads. */
 export function cliEnv(backend: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_SKIP_UPDATE_CHECK: "true", ...extra };
+    const env: NodeJS.ProcessEnv = { ...process.env, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", ...extra };
     // The commit a build reports comes from git, as on a user's machine, not from a CI variable.
     for (const name of ["LAST_COMMIT_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "CIRCLE_SHA1", "GIT_COMMIT", "PULUMI_CONFIG_PASSPHRASE_FILE"]) {
         delete env[name];
