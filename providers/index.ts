@@ -4,6 +4,7 @@
  */
 import { awsBeanstalk } from "./awsBeanstalk";
 import { awsEcs } from "./awsEcs";
+import { awsEcsExpress } from "./awsEcsExpress";
 import { gcpCloudRun } from "./gcpCloudRun";
 import { heroku } from "./heroku";
 import { local } from "./local";
@@ -14,6 +15,7 @@ export const modules = {
     heroku: defineTarget(heroku),
     "aws-ecs": defineTarget(awsEcs),
     "aws-beanstalk": defineTarget(awsBeanstalk),
+    "aws-ecs-express": defineTarget(awsEcsExpress),
     "gcp-cloudrun": defineTarget(gcpCloudRun),
 } as const satisfies Record<string, Target>;
 

@@ -21,17 +21,17 @@ describe("config: bad input, exact messages", () => {
         [
             "unknown target kind",
             { targets: ["local", "aws-lambda"] },
-            `onedigest:targets[1]: got "aws-lambda"; expected one of local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config set --path 'onedigest:targets[1]' local`,
+            `onedigest:targets[1]: got "aws-lambda"; expected one of local, heroku, aws-ecs, aws-beanstalk, aws-ecs-express, gcp-cloudrun. Fix: pulumi config set --path 'onedigest:targets[1]' local`,
         ],
         [
             "empty targets",
             { targets: [] },
-            `onedigest:targets: got []; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
+            `onedigest:targets: got []; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, aws-ecs-express, gcp-cloudrun. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
         ],
         [
             "targets not a list",
             { targets: "local" },
-            `onedigest:targets: got "local"; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, gcp-cloudrun. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
+            `onedigest:targets: got "local"; expected a non-empty list of distinct target kinds from local, heroku, aws-ecs, aws-beanstalk, aws-ecs-express, gcp-cloudrun. Fix: pulumi config rm onedigest:targets && pulumi config set --path 'onedigest:targets[0]' local`,
         ],
         [
             "duplicate target",
@@ -126,7 +126,7 @@ describe("config: errors stop the program before any resource", () => {
         const { message, resources } = await runProgramError({ targets: ["local"], ecss: { cpu: 256 } });
         assert.strictEqual(
             message,
-            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, local, heroku, ecs, beanstalk, cloudrun. Fix: pulumi config rm onedigest:ecss",
+            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, local, heroku, ecs, beanstalk, ecsExpress, cloudrun. Fix: pulumi config rm onedigest:ecss",
         );
         assert.deepStrictEqual(resources, []);
     });

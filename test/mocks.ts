@@ -238,6 +238,15 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 return { repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${String(inputs.name ?? name)}`, arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${name}`, registryId: "123456789012" };
             case "aws:lb/loadBalancer:LoadBalancer":
                 return { dnsName: `${name}-123.eu-west-1.elb.amazonaws.com`, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${name}`, arnSuffix: `app/${name}/1`, zoneId: "Z32O12XQLNTSW2" };
+            case "aws:ecs/expressGatewayService:ExpressGatewayService": {
+                // Express makes the endpoint: two letters of the name, a dash, 32 hex, on its own domain.
+                const serviceName = String(inputs.serviceName ?? name);
+                return {
+                    serviceArn: `arn:aws:ecs:eu-west-1:123456789012:service/default/${serviceName}`,
+                    cluster: "default",
+                    ingressPaths: [{ accessType: "PUBLIC", endpoint: `https://${serviceName.slice(0, 2)}-${hex(serviceName).slice(0, 32)}.ecs.eu-west-1.on.aws` }],
+                };
+            }
             case "aws:elasticbeanstalk/environment:Environment":
                 return { cname: `${name}.eu-west-1.elasticbeanstalk.com`, endpointUrl: `awseb-${name}.elb.amazonaws.com` };
             case "gcp:cloudrunv2/service:Service":

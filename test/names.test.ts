@@ -6,6 +6,7 @@ import * as assert from "assert";
 import { createHash } from "crypto";
 
 import { TARGET_KINDS } from "../providers";
+import { EXPRESS_SERVICE_NAME } from "../providers/awsEcsExpress";
 import { LIMITS, physicalName, type NameRule } from "../providers/names";
 import { runProgram, type ProgramRun } from "./mocks";
 
@@ -29,6 +30,7 @@ const NAMED: ReadonlyArray<[type: string, input: string, rule: NameRule]> = [
     ["aws:ecs/cluster:Cluster", "name", LIMITS.ecs],
     ["aws:ecs/service:Service", "name", LIMITS.ecs],
     ["aws:ecs/taskDefinition:TaskDefinition", "family", LIMITS.ecs],
+    ["aws:ecs/expressGatewayService:ExpressGatewayService", "serviceName", EXPRESS_SERVICE_NAME],
     ["aws:s3/bucket:Bucket", "bucketPrefix", LIMITS.bucketPrefix],
     ["gcp:cloudrunv2/service:Service", "name", LIMITS.cloudRunService],
     ["gcp:artifactregistry/repository:Repository", "repositoryId", LIMITS.artifactRepository],
@@ -38,7 +40,7 @@ const NAMED: ReadonlyArray<[type: string, input: string, rule: NameRule]> = [
     ["docker:index/container:Container", "name", LIMITS.container],
 ];
 /** Inputs that hold a physical name on some resource type. */
-const NAME_INPUTS = ["name", "family", "bucketPrefix", "repositoryId", "accountId", "secretId"];
+const NAME_INPUTS = ["name", "family", "bucketPrefix", "repositoryId", "accountId", "secretId", "serviceName"];
 /** Resources whose `name` input is not a physical name of their own. */
 const NOT_NAMES = new Set([
     "docker:index/remoteImage:RemoteImage",

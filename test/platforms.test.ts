@@ -133,6 +133,10 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
                     ...release.option_settings.filter((s) => s.namespace === "aws:elasticbeanstalk:application:environment").map((s): [string, string] => [s.option_name, s.value]),
                 ]);
             }
+            case "aws-ecs-express": {
+                const container = run.ofType("aws:ecs/expressGatewayService:ExpressGatewayService")[0].inputs.primaryContainer as { environments: Array<{ name: string; value: string }> };
+                return pick(container.environments.map((e) => [e.name, e.value]));
+            }
             case "gcp-cloudrun": {
                 const containers = (run.ofType("gcp:cloudrunv2/service:Service")[0].inputs.template as { containers: Array<{ envs: Array<{ name: string; value?: string }> }> }).containers;
                 return pick(containers[0].envs.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
@@ -147,6 +151,8 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
         "aws-ecs": ["1", undefined],
         // The ALB, then nginx on the instance (which appends to X-Forwarded-For only).
         "aws-beanstalk": ["2", "1"],
+        // Express's load balancer.
+        "aws-ecs-express": ["1", undefined],
         "gcp-cloudrun": ["1", undefined],
     };
     for (const kind of TARGET_KINDS) {

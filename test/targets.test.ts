@@ -16,6 +16,7 @@ const RUNNERS: Record<string, (r: Recorded) => string[]> = {
     "docker:index/container:Container": (r) => [String(r.inputs.image)],
     "aws:ecs/taskDefinition:TaskDefinition": (r) => (JSON.parse(String(r.inputs.containerDefinitions)) as Array<{ image: string }>).map((c) => c.image),
     "gcp:cloudrunv2/service:Service": (r) => ((r.inputs.template as { containers: Array<{ image: string }> }).containers ?? []).map((c) => c.image),
+    "aws:ecs/expressGatewayService:ExpressGatewayService": (r) => [String((r.inputs.primaryContainer as { image: string }).image)],
     "aws:s3/bucketObjectv2:BucketObjectv2": (r) => [(JSON.parse(bundleFiles(r)["Dockerrun.aws.json"]) as { Image: { Name: string } }).Image.Name],
     "pulumi-nodejs:dynamic/heroku:Release": (r) => [String(r.inputs.imageId)],
 };
@@ -84,12 +85,12 @@ describe("targets: the contract, for every kind", () => {
 });
 
 describe("targets: build once, push per registry", () => {
-    it("registers one docker.Image for all five targets, and each push sources it", async () => {
+    it("registers one docker.Image for every target, and each push sources it", async () => {
         const run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD_CONFIG });
         const images = run.ofType("docker:index/image:Image");
         assert.strictEqual(images.length, 1);
         const pushes = run.ofType(PUSH);
-        // ECR (shared by ECS and Beanstalk), Artifact Registry, Heroku: three registries, three pushes.
+        // ECR (shared by ECS, Beanstalk and ECS Express), Artifact Registry, Heroku: three registries, three pushes.
         assert.strictEqual(pushes.length, 3);
         for (const push of pushes) assert.deepStrictEqual([push.inputs.source, push.inputs.imageId], [BUILT_ID, BUILT_ID]);
         const ids = Object.values(run.outputs.deployments as Record<string, { imageId: string }>).map((d) => d.imageId);

@@ -3,9 +3,11 @@
  * with a small program of its own (fixtures/aws-fake) that registers every `aws:` type and invoke
  * onedigest uses: each is served and its state survives between runs; a ForceNew field replaces
  * (a task definition's cpu: a new revision, the old one INACTIVE) while another field updates in
- * place (a log group's retention); name clashes, a secret's recovery window, an ECR repository
- * holding images, an IAM role with a policy still attached and a Beanstalk update of version and
- * settings at once fail with the cloud's own errors; destroy removes what it should and nothing else;
+ * place (a log group's retention), an Express service deploys a new revision on its endpoint (a
+ * scaling change alone is not sent); name clashes (an Express service's name held while ECS still
+ * lists it deleted), a secret's recovery window, an ECR repository holding images, an IAM role with
+ * a policy still attached and a Beanstalk update of version and settings at once fail with the
+ * cloud's own errors; destroy removes what it should and nothing else;
  * lookups find what destroy retained, and an import adopts it.
  */
 import * as assert from "assert";
@@ -16,6 +18,7 @@ import * as path from "path";
 import { Stack, changedSteps, cliEnv, ok, tempDir, type Result } from "./cli";
 import { FakeClouds, basic } from "./clouds";
 import type { TaskDefinitionRecord, ServiceRecord } from "./fakes/aws/ecs";
+import type { ExpressServiceRecord } from "./fakes/aws/ecsExpress";
 import type { EnvironmentRecord } from "./fakes/aws/elasticbeanstalk";
 import type { SecretRecord } from "./fakes/aws/secretsmanager";
 
@@ -101,8 +104,9 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         assert.match(out.bucketName, /^fx-bundles-\d{17}[0-9a-f]{9}$/);
         assert.match(out.environmentCname, /^fx-env\.eba-[0-9a-f]{8}\.eu-west-1\.elasticbeanstalk\.com$/);
         assert.strictEqual(out.solutionStack, "64bit Amazon Linux 2023 v4.4.1 running Docker");
+        assert.match(out.expressEndpoint, /^https:\/\/fx-[0-9a-f]{32}\.ecs\.eu-west-1\.on\.aws$/);
         const types = new Set((await main.resourceTypes()).filter((t) => t.startsWith("aws:")));
-        assert.strictEqual(types.size, 28, [...types].join("\n"));
+        assert.strictEqual(types.size, 29, [...types].join("\n"));
         ok(await main.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes (state read back from the store)");
     });
 
@@ -125,6 +129,17 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
             ["1", "2"],
         );
         assert.deepStrictEqual(Object.keys(table("logs.groups")), logsBefore, "the log group was updated, not replaced");
+        // Express: a new image is a new revision of the same service (its endpoint kept); a change
+        // of the scaling alone is not sent (the provider's update leaves it out).
+        const express = () => Object.values(table<ExpressServiceRecord>("ecs.expressServices"))[0];
+        const endpoint = express().endpoint;
+        await main.setAll({ "aws-fake-check:expressMax": 3 });
+        ok(await main.up(), "pulumi up (Express scaling alone)");
+        assert.deepStrictEqual([express().revisions.length, express().scaling.maxTaskCount], [1, 2]);
+        await main.setAll({ "aws-fake-check:expressTag": "v2", "aws-fake-check:expressMax": 4 });
+        ok(await main.up(), "pulumi up (Express image and scaling)");
+        assert.deepStrictEqual(express().revisions.map((r) => r.image.split(":").pop()), ["v1", "v2"]);
+        assert.deepStrictEqual([express().endpoint, express().scaling.maxTaskCount, express().status], [endpoint, 4, "ACTIVE"]);
         assert.strictEqual(table<{ retentionInDays: number }>("logs.groups")["eu-west-1//fx/fx-logs"].retentionInDays, 14);
     });
 
@@ -164,6 +179,7 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
             /ELBv2 Target Group \(fx-tg\) already exists/,
             /creating CloudWatch Logs Log Group \(\/fx\/fx-logs\): .*ResourceAlreadyExistsException/,
             /creating Elastic Beanstalk Application \(fx-app\): .*InvalidParameterValue: Application fx-app already exists\./,
+            /Resource Already Exists: Express Gateway Service fx-express-main-1 already exists in cluster default/,
         ]) {
             assert.match(out, expected);
         }
@@ -183,8 +199,15 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         const out = failed(await main.cli(["destroy", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "destroy with the attachment retained");
         assert.match(out, /deleting IAM Role \(fx-role\): operation error IAM: DeleteRole, https response error StatusCode: 409, .*DeleteConflict/);
         assert.deepStrictEqual(table<{ attached: string[] }>("iam.roles")["fx-role"].attached, ["arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"]);
+        // The Express service went first (it waits for its role's policy), so ECS could take it down…
+        const deleted = table<ExpressServiceRecord>("ecs.expressServices")["arn:aws:ecs:eu-west-1:123456789012:service/default/fx-express-main-1"];
+        assert.strictEqual(deleted.status, "INACTIVE");
         await main.setAll({ "aws-fake-check:retainAttachment": false, "aws-fake-check:forceDetach": true });
-        ok(await main.up(), "pulumi up (force_detach_policies)");
+        // …and ECS still lists it: the provider refuses its name for the next service.
+        const held = failed(await main.cli(["up", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "pulumi up with the Express name held");
+        assert.match(held, /Resource Already Exists: Express Gateway Service fx-express-main-1 already exists in cluster default/);
+        await main.setAll({ "aws-fake-check:expressGeneration": "2" });
+        ok(await main.up(), "pulumi up (force_detach_policies, another Express name)");
     });
 
     it("an ECR repository holding images is deleted only with force; destroy removes everything else, and a 7-day secret keeps its name", async () => {
@@ -196,7 +219,8 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         assert.ok(table("ecr.repositories")["eu-west-1/fx-repo"], "the repository is still there");
         assert.deepStrictEqual(await clouds.ecr.tags("fx-repo", clouds.logins.ecr), ["v1"]);
 
-        await main.setAll({ "aws-fake-check:repoForce": true, "aws-fake-check:recoveryWindow": 7 });
+        // The Express service that destroy did delete still holds its name: the next one takes another.
+        await main.setAll({ "aws-fake-check:repoForce": true, "aws-fake-check:recoveryWindow": 7, "aws-fake-check:expressGeneration": "3" });
         ok(await main.up(), "pulumi up (force, a recovery window)");
         ok(await main.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 600_000 }), "destroy with force");
         assert.deepStrictEqual(await clouds.ecr.tags("fx-repo", clouds.logins.ecr), [], "force took the images with the repository");

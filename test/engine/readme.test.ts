@@ -93,7 +93,7 @@ describe("real engine: the configuration commands of README.md and docs/", funct
         fs.mkdirSync(path.join(scratch, "state"));
         // Every target, with what a cloud stack needs, so each command reaches a parser that checks it.
         base = await Stack.create("readme", ROOT, scratch, cliEnv(path.join(scratch, "state")), {
-            targets: ["local", "heroku", "aws-ecs", "aws-beanstalk", "gcp-cloudrun"],
+            targets: ["local", "heroku", "aws-ecs", "aws-beanstalk", "aws-ecs-express", "gcp-cloudrun"],
             "aws:region": "eu-west-1",
             "gcp:project": "acme-shop-dev",
             "gcp:region": "europe-west1",

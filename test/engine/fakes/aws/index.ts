@@ -9,6 +9,7 @@ import { formatError } from "./common";
 import * as ec2 from "./ec2";
 import * as ecr from "./ecr";
 import * as ecs from "./ecs";
+import * as ecsExpress from "./ecsExpress";
 import * as elasticbeanstalk from "./elasticbeanstalk";
 import * as elbv2 from "./elbv2";
 import * as iam from "./iam";
@@ -37,6 +38,7 @@ export const aws: Cloud = {
         ecs.cluster,
         ecs.taskDefinition,
         ecs.service,
+        ecsExpress.expressGatewayService,
         logs.logGroup,
         appautoscaling.target,
         appautoscaling.policy,
