@@ -10,7 +10,7 @@ import { parse as parseYaml } from "yaml";
 
 import { modules, TARGET_KINDS, type TargetKind } from "./providers";
 import { herokuRegistryHost, pullProblem, readRegistryAuth, registryHost, type RegistryCredentials } from "./registryAuth";
-import { PLATFORMS, type Platform } from "./providers/types";
+import { PLATFORMS, type AlertSettings, type Platform } from "./providers/types";
 import { ConfigError, PROJECT, Reader, mergeDefaults, setCommand, type Problem } from "./validate";
 
 export const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*@sha256:[0-9a-f]{64}$/;
@@ -45,6 +45,8 @@ export interface StackConfig {
     readonly settings: Readonly<Partial<Record<TargetKind, unknown>>>;
     /** How to log in to the registries images are pulled from. */
     readonly registries: RegistryCredentials;
+    /** Where alarms go and when they fire, for every target. */
+    readonly alerts: AlertSettings;
 }
 
 /** Where the program looks for Pulumi.yaml: next to this file, or one level up when precompiled. */
@@ -159,6 +161,28 @@ function readImage(r: Reader): ImageConfig {
     return { source: "build", platform };
 }
 
+/**
+ * An email address as the HTML standard's `<input type="email">` accepts one (WHATWG HTML, "Valid
+ * e-mail address"): what every platform's email channel takes.
+ */
+export const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+function readAlerts(r: Reader, raw: unknown): AlertSettings {
+    // Not an object at all: that one problem says it; its fields would only repeat it.
+    if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) return { errorRatePercent: 5, latencyP99Ms: 1000, unhealthyMinutes: 3 };
+    r.rejectUnknown(["email", "errorRatePercent", "latencyP99Ms", "unhealthyMinutes"]);
+    const email = r.string("email", "oncall@example.com", { pattern: EMAIL, allowed: "an email address such as oncall@example.com" });
+    const errorRatePercent = r.number("errorRatePercent", 0.1, 100, 5);
+    if (errorRatePercent === undefined && !r.has("errorRatePercent")) r.fail("errorRatePercent", undefined, "a number from 0.1 to 100", 5);
+    return {
+        ...(email ? { email } : {}),
+        errorRatePercent: errorRatePercent ?? 5,
+        // Cloud Run and the load balancers end a request at 60 s: a slower p99 is never measured.
+        latencyP99Ms: r.requiredInteger("latencyP99Ms", 10, 60000, 1000),
+        unhealthyMinutes: r.requiredInteger("unhealthyMinutes", 1, 60, 3),
+    };
+}
+
 /** Everything `loadConfig` reads, so tests can pass plain values. */
 export interface ConfigSources {
     readonly stack: string;
@@ -181,7 +205,7 @@ export interface ConfigSources {
 
 /** The project's own keys; anything else under `onedigest:` is a mistake. */
 export function knownKeys(): string[] {
-    return ["targets", "secretKey", "herokuApiKey", "registryAuth", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)];
+    return ["targets", "secretKey", "herokuApiKey", "registryAuth", "app", "image", "alerts", ...Object.values(modules).map((m) => m.settingsKey)];
 }
 
 /** The config keys the engine marked secret (it lists a key whose any part was set with --secret). */
@@ -237,6 +261,7 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     const organization = sources.organization ?? "organization";
     const project = sources.project ?? PROJECT;
     let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
+    const alerts = readAlerts(new Reader(`${PROJECT}:alerts`, value("alerts"), problems), value("alerts"));
     if (image.source === "promote" && !image.promoteFrom.includes("/")) {
         image = { ...image, promoteFrom: `${organization}/${project}/${image.promoteFrom}` };
     }
@@ -289,5 +314,6 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
         image,
         settings,
         registries,
+        alerts,
     };
 }

@@ -74,7 +74,14 @@ export async function findOptional<T>(what: string, lookup: Promise<T>, notFound
 
 /** What a deployment exports: url, image and imageId, and whichever of the optional fields it has. */
 function published(d: Deployment): Record<string, pulumi.Output<string>> {
-    return { url: d.url, image: d.image, imageId: d.imageId, ...(d.origin ? { origin: d.origin } : {}), ...(d.dnsRecord ? { dnsRecord: d.dnsRecord } : {}) };
+    return {
+        url: d.url,
+        image: d.image,
+        imageId: d.imageId,
+        ...(d.origin ? { origin: d.origin } : {}),
+        ...(d.dnsRecord ? { dnsRecord: d.dnsRecord } : {}),
+        ...(d.dashboard ? { dashboard: d.dashboard } : {}),
+    };
 }
 
 /** The resolved outputs of a deployment, for stack exports. */
@@ -89,6 +96,7 @@ export abstract class TargetComponent extends pulumi.ComponentResource implement
     declare readonly imageId: pulumi.Output<string>;
     declare readonly origin?: pulumi.Output<string>;
     declare readonly dnsRecord?: pulumi.Output<string>;
+    declare readonly dashboard?: pulumi.Output<string>;
 
     /** Sets what the deployment exposes and registers it as the component's outputs; call last. */
     protected publish(deployment: Deployment): void {

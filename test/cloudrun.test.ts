@@ -91,7 +91,7 @@ describe("gcp-cloudrun: recorded inputs", () => {
 
     it("enables the APIs it needs, Cloud Resource Manager first, keeps them on destroy, and waits until they answer", () => {
         const apis = run.ofType("gcp:projects/service:Service");
-        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
+        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "monitoring.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
         for (const api of apis) assert.strictEqual(api.inputs.disableOnDestroy, false);
         const deps = run.mocks.dependencies;
         const api = (s: string) => apis.find((a) => a.inputs.service === s)!.name;

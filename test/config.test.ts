@@ -126,7 +126,7 @@ describe("config: errors stop the program before any resource", () => {
         const { message, resources } = await runProgramError({ targets: ["local"], ecss: { cpu: 256 } });
         assert.strictEqual(
             message,
-            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, local, heroku, ecs, beanstalk, ecsExpress, cloudrun. Fix: pulumi config rm onedigest:ecss",
+            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, alerts, local, heroku, ecs, beanstalk, ecsExpress, cloudrun. Fix: pulumi config rm onedigest:ecss",
         );
         assert.deepStrictEqual(resources, []);
     });

@@ -11,9 +11,9 @@ import * as os from "os";
 import * as path from "path";
 
 import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, retryDelay } from "../providers/heroku/client";
-import { appProvider, releaseProvider } from "../providers/heroku/resources";
+import { appProvider, logDrainProvider, releaseProvider } from "../providers/heroku/resources";
 import { HEROKU_APP_NAME } from "../providers/heroku";
-import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
+import type { AppOutputs, LogDrainOutputs, ReleaseInputs } from "../providers/heroku/operations";
 import { release } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
 import { PUSH, ROOT, TEST_SECRET, isSecret, pushLoginOf, reveal, runProgram, runProgramError } from "./mocks";
@@ -292,6 +292,53 @@ describe("heroku: app resource (dynamic provider)", () => {
         await appProvider.delete!(outs.appId, outs);
         assert.strictEqual(fake.apps.has(outs.appId), false);
         await appProvider.delete!(outs.appId, outs);
+    });
+});
+
+describe("heroku: log drain resource (dynamic provider)", () => {
+    const fake = new FakeHeroku(KEY);
+    before(() => fake.start());
+    after(() => fake.stop());
+
+    const URL_A = "syslog+tls://logs.example.com:6514";
+    let app = "";
+    let drain: LogDrainOutputs;
+    before(async () => {
+        app = (await appProvider.create({ name: "onedigest-drained", region: "eu", configVars: {}, apiKey: KEY, apiUrl: fake.url })).outs!.name;
+    });
+    const inputs = (url = URL_A) => ({ app, url, apiKey: KEY, apiUrl: fake.url });
+
+    it("adds the drain with POST /apps/{app}/log-drains and its URL, keeping the ID and token Heroku gives it", async () => {
+        fake.requests.length = 0;
+        const created = await logDrainProvider.create(inputs());
+        drain = created.outs!;
+        const [post] = fake.requests;
+        assert.deepStrictEqual([post.method, post.path, post.body, post.headers.accept], ["POST", `/apps/${app}/log-drains`, { url: URL_A }, "application/vnd.heroku+json; version=3"]);
+        const stored = fake.apps.get([...fake.apps.values()].find((a) => a.name === app)!.id)!.drains ?? [];
+        assert.deepStrictEqual(stored.map((d) => [d.id, d.url]), [[created.id, URL_A]]);
+        assert.strictEqual(drain.token, stored[0].token);
+    });
+
+    it("reads the drain back, and reports one that is gone", async () => {
+        const read = await logDrainProvider.read!(drain.drainId, drain);
+        assert.deepStrictEqual([read.id, read.props!.url, read.props!.token], [drain.drainId, URL_A, drain.token]);
+        assert.deepStrictEqual(await logDrainProvider.read!("drain-404", { ...drain, drainId: "drain-404" }), {});
+    });
+
+    it("diffs: another URL or app is another drain; a new key alone changes nothing at Heroku", async () => {
+        assert.deepStrictEqual(await logDrainProvider.diff!(drain.drainId, drain, inputs("https://in.logs.example.com/heroku")), { changes: true, replaces: ["url"] });
+        assert.deepStrictEqual(await logDrainProvider.diff!(drain.drainId, drain, { ...inputs(), app: "other" }), { changes: true, replaces: ["app"] });
+        assert.deepStrictEqual(await logDrainProvider.diff!(drain.drainId, drain, inputs()), { changes: false, replaces: [] });
+        fake.requests.length = 0;
+        const updated = await logDrainProvider.update!(drain.drainId, drain, { ...inputs(), apiKey: KEY });
+        assert.deepStrictEqual([updated.outs!.drainId, fake.requests.length], [drain.drainId, 0]);
+    });
+
+    it("deletes the drain, and tolerates one already gone with its app", async () => {
+        await logDrainProvider.delete!(drain.drainId, drain);
+        assert.deepStrictEqual(fake.requests.filter((r) => r.method === "DELETE").map((r) => r.path), [`/apps/${app}/log-drains/${drain.drainId}`]);
+        assert.deepStrictEqual([...fake.apps.values()].find((a) => a.name === app)!.drains, []);
+        await logDrainProvider.delete!(drain.drainId, drain);
     });
 });
 

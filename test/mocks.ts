@@ -247,8 +247,20 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                     ingressPaths: [{ accessType: "PUBLIC", endpoint: `https://${serviceName.slice(0, 2)}-${hex(serviceName).slice(0, 32)}.ecs.eu-west-1.on.aws` }],
                 };
             }
+            case "aws:lb/targetGroup:TargetGroup":
+                return { arn: `arn:aws:mock:eu-west-1:123456789012:lb/targetGroup/${name}`, name: inputs.name ?? `${name}-physical`, arnSuffix: `targetgroup/${String(inputs.name ?? name)}/1` };
             case "aws:elasticbeanstalk/environment:Environment":
-                return { cname: `${name}.eu-west-1.elasticbeanstalk.com`, endpointUrl: `awseb-${name}.elb.amazonaws.com` };
+                // An environment with an Application Load Balancer reports it by ARN.
+                return {
+                    cname: `${name}.eu-west-1.elasticbeanstalk.com`,
+                    endpointUrl: `awseb-${name}.elb.amazonaws.com`,
+                    loadBalancers: [`arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/awseb-${name}/0123456789abcdef`],
+                    autoscalingGroups: [`awseb-${name}-AWSEBAutoScalingGroup`],
+                };
+            case "gcp:monitoring/notificationChannel:NotificationChannel":
+                return { name: `projects/onedigest-test/notificationChannels/${hex(name).slice(0, 19)}` };
+            case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+                return { uptimeCheckId: `${name}-${hex(name).slice(0, 8)}`, name: `projects/onedigest-test/uptimeCheckConfigs/${name}-${hex(name).slice(0, 8)}` };
             case "gcp:cloudrunv2/service:Service":
                 return { uri: `https://${String(inputs.name ?? name)}-abc123-ew.a.run.app` };
             case "gcp:secretmanager/secret:Secret":

@@ -187,3 +187,57 @@ async function newestRelease(client: HerokuClient, app: string): Promise<ApiRele
     const releases = await client.request<ApiRelease[]>("GET", `/apps/${app}/releases`, { range: "version ..; order=desc, max=1", app });
     return releases[0];
 }
+
+export interface LogDrainInputs {
+    readonly app: string;
+    /** Where Heroku sends the app's logs (syslog+tls:// or https://); may carry a token, so a secret input. */
+    readonly url: string;
+    readonly apiKey: string;
+    readonly apiUrl?: string;
+}
+
+export interface LogDrainOutputs extends LogDrainInputs {
+    readonly drainId: string;
+    /** Heroku's token for the drain (`d.<uuid>`): the syslog message's host field, what the receiver sees. */
+    readonly token: string;
+}
+
+interface ApiLogDrain {
+    id: string;
+    token: string;
+    url: string;
+    addon?: { id: string } | null;
+}
+
+/** Adds the log drain: `POST /apps/{app}/log-drains` with its URL (Heroku Platform API reference, Log Drain Create). */
+export async function createLogDrain(client: HerokuClient, inputs: LogDrainInputs): Promise<LogDrainOutputs> {
+    const drain = await client.request<ApiLogDrain>("POST", `/apps/${inputs.app}/log-drains`, { body: { url: inputs.url }, app: inputs.app });
+    return { ...inputs, drainId: drain.id, token: drain.token };
+}
+
+/** The drain as Heroku has it, or undefined when it (or its app) is gone. */
+export async function readLogDrain(client: HerokuClient, id: string, state: LogDrainOutputs): Promise<LogDrainOutputs | undefined> {
+    try {
+        const drain = await client.request<ApiLogDrain>("GET", `/apps/${state.app}/log-drains/${id}`, { app: state.app });
+        return { ...state, drainId: drain.id, token: drain.token, url: drain.url };
+    } catch (err) {
+        if (err instanceof HerokuError && err.status === 404) return undefined;
+        throw err;
+    }
+}
+
+/** A drain's URL cannot change: another URL (or app) is another drain. */
+export function diffLogDrain(olds: LogDrainOutputs, news: LogDrainInputs): { changes: boolean; replaces: string[] } {
+    const replaces = (["app", "url"] as const).filter((f) => olds[f] !== news[f]);
+    return { changes: replaces.length > 0 || olds.apiKey !== news.apiKey || olds.apiUrl !== news.apiUrl, replaces: [...replaces] };
+}
+
+export async function deleteLogDrain(client: HerokuClient, id: string, app: string): Promise<void> {
+    try {
+        await client.request("DELETE", `/apps/${app}/log-drains/${id}`, { app });
+    } catch (err) {
+        // Deleting the app took its drains with it.
+        if (err instanceof HerokuError && err.status === 404) return;
+        throw err;
+    }
+}
