@@ -186,7 +186,9 @@ export async function checkDeployment(d: Deployed, expected: Expected, options: 
             const dns = await dnsNeeded(d);
             return { kind: d.kind, url: d.url, ok: true, detail: got.detail, latencyMs: got.latencyMs, attempts, ...via, ...(dns ? { dnsNeeded: dns } : {}) };
         }
-        if (Date.now() + delay > deadline) {
+        // No attempt starts that could not get its whole request time: the answer reported is the
+        // last one a request had time for, not a timeout the deadline made.
+        if (Date.now() + delay + options.requestTimeoutMs > deadline) {
             const dns = await dnsNeeded(d);
             return { kind: d.kind, url: d.url, ok: false, detail: `${got.detail} (gave up after ${attempts} attempts in ${Math.round(options.timeoutMs / 1000)} s)`, attempts, ...via, ...(dns ? { dnsNeeded: dns } : {}) };
         }
