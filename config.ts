@@ -2,6 +2,7 @@
  * The one typed, validated view of stack config. Everything is checked here, before any resource
  * is registered; defaults come from the `config:` block of Pulumi.yaml and nowhere else.
  */
+import { createPublicKey } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -11,6 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { modules, TARGET_KINDS, type TargetKind } from "./providers";
 import { herokuRegistryHost, pullProblem, readRegistryAuth, registryHost, type RegistryCredentials } from "./registryAuth";
 import { PLATFORMS, type AlertSettings, type Platform } from "./providers/types";
+import { findCosign, type Signer } from "./registry/signatures";
 import { ConfigError, PROJECT, Reader, mergeDefaults, setCommand, type Problem } from "./validate";
 
 export const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*@sha256:[0-9a-f]{64}$/;
@@ -29,10 +31,13 @@ export interface AppConfig {
     readonly env: Readonly<Record<string, string>>;
 }
 
+/** Whose signature an image from a registry must carry (`image.signedBy`); unset, none is checked. */
+type Signed = { readonly signedBy?: Signer };
+
 export type ImageConfig =
-    | { readonly source: "build"; readonly platform: Platform }
-    | { readonly source: "ref"; readonly platform: Platform; readonly ref: string }
-    | { readonly source: "promote"; readonly platform: Platform; readonly promoteFrom: string };
+    | ({ readonly source: "build"; readonly platform: Platform } & Signed)
+    | ({ readonly source: "ref"; readonly platform: Platform; readonly ref: string } & Signed)
+    | ({ readonly source: "promote"; readonly platform: Platform; readonly promoteFrom: string } & Signed);
 
 export interface StackConfig {
     readonly stack: string;
@@ -137,8 +142,68 @@ function readApp(r: Reader): AppConfig {
     return { name, description, port, env };
 }
 
-function readImage(r: Reader): ImageConfig {
-    r.rejectUnknown(["platform", "ref", "promoteFrom"]);
+const ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
+const DEPLOY_IDENTITY = "https://github.com/acme/shop/.github/workflows/deploy.yml@refs/heads/main";
+
+/**
+ * `image.signedBy`: a cosign public key (PEM), or a keyless certificate's identity and OIDC issuer.
+ * A stack that pulls its image (a pin, a promotion) verifies it with cosign, which must be on PATH.
+ */
+function readSignedBy(r: Reader, pulls: boolean, env: Readonly<Record<string, string | undefined>>): Signed {
+    const value = r.record.signedBy;
+    if (value === undefined || value === null) return {};
+    const key = r.path("signedBy");
+    const allowed = "{ key: <PEM public key, as in cosign.pub> } or { identity: <certificate identity>, issuer: <OIDC issuer https URL> }";
+    const keyFix = `pulumi config set --path ${key}.key -- "$(cat cosign.pub)"`;
+    const identityFix = `${setCommand(`${key}.identity`, DEPLOY_IDENTITY)} && ${setCommand(`${key}.issuer`, ACTIONS_ISSUER)}`;
+    const o = typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    const fields = o ? Object.keys(o).sort().join(",") : "";
+    if (o && fields === "key") {
+        const pem = typeof o.key === "string" ? o.key.trim() : "";
+        if (/PRIVATE KEY-----/.test(pem)) {
+            r.report("signedBy.key", undefined, "the PUBLIC key (cosign.pub): a private key must never be in stack config; make a new key pair, this one is exposed", keyFix, "a private key (not shown)");
+            return {};
+        }
+        if (!/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----$/.test(pem) || !parsesAsPublicKey(pem)) {
+            r.report("signedBy.key", o.key, "a PEM public key (-----BEGIN PUBLIC KEY----- …, as cosign generate-key-pair writes cosign.pub)", keyFix);
+            return {};
+        }
+        return cosignThere(r, pulls, env) ? { signedBy: { key: `${pem}\n` } } : {};
+    }
+    if (o && fields === "identity,issuer") {
+        const identity = typeof o.identity === "string" && o.identity.trim() !== "" ? o.identity : undefined;
+        const issuer = typeof o.issuer === "string" && /^https:\/\/[^\s/]+(\/\S*)?$/.test(o.issuer) ? o.issuer : undefined;
+        if (!identity) r.fail("signedBy.identity", o.identity, "a certificate identity (a keyless signer: the workflow's URL with its ref, or an email)", DEPLOY_IDENTITY);
+        if (!issuer) r.fail("signedBy.issuer", o.issuer, "the OIDC issuer of the signer's identity, an https URL", ACTIONS_ISSUER);
+        return identity && issuer && cosignThere(r, pulls, env) ? { signedBy: { identity, issuer } } : {};
+    }
+    r.report("signedBy", value, allowed, `pulumi config rm --path ${key} && ${keyFix}  (or: ${identityFix})`);
+    return {};
+}
+
+function parsesAsPublicKey(pem: string): boolean {
+    try {
+        return createPublicKey(pem).type === "public";
+    } catch {
+        return false;
+    }
+}
+
+/** A stack that checks signatures of what it pulls needs cosign; a build pulls nothing. */
+function cosignThere(r: Reader, pulls: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
+    if (!pulls || findCosign(env.PATH)) return true;
+    r.report(
+        "signedBy",
+        undefined,
+        "cosign v2 on PATH, which checks the signature of the image this stack pulls",
+        "bash ../shared/tools/supply-chain/install.sh ~/.cache/onedigest/supply-chain && . ~/.cache/onedigest/supply-chain/env.sh  (or install cosign from https://docs.sigstore.dev/cosign/system_config/installation/)",
+        "no cosign on PATH",
+    );
+    return false;
+}
+
+function readImage(r: Reader, env: Readonly<Record<string, string | undefined>>): ImageConfig {
+    r.rejectUnknown(["platform", "ref", "promoteFrom", "signedBy"]);
     const platform = r.oneOf("platform", PLATFORMS, "linux/amd64") ?? "linux/amd64";
     const ref = r.string("ref", "registry.example.com/app@sha256:<64 hex>", {
         pattern: IMAGE_REF,
@@ -156,9 +221,10 @@ function readImage(r: Reader): ImageConfig {
             `pulumi config rm --path ${r.path("ref")}  (or: pulumi config rm --path ${r.path("promoteFrom")})`,
         );
     }
-    if (ref) return { source: "ref", platform, ref };
-    if (promoteFrom) return { source: "promote", platform, promoteFrom };
-    return { source: "build", platform };
+    const signed = readSignedBy(r, ref !== undefined || promoteFrom !== undefined, env);
+    if (ref) return { source: "ref", platform, ref, ...signed };
+    if (promoteFrom) return { source: "promote", platform, promoteFrom, ...signed };
+    return { source: "build", platform, ...signed };
 }
 
 /**
@@ -260,7 +326,7 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
     const organization = sources.organization ?? "organization";
     const project = sources.project ?? PROJECT;
-    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
+    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems), sources.env);
     const alerts = readAlerts(new Reader(`${PROJECT}:alerts`, value("alerts"), problems), value("alerts"));
     if (image.source === "promote" && !image.promoteFrom.includes("/")) {
         image = { ...image, promoteFrom: `${organization}/${project}/${image.promoteFrom}` };

@@ -13,6 +13,7 @@ import { projectRoot, type AppConfig, type ImageConfig } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
 import { RegistryClient, readRegistryImage, splitDigestRef, type Login, type RegistryImage } from "./registry/client";
 import { RegistryPush } from "./registry/push";
+import { verifySignature, type Signer, type SignatureLogin } from "./registry/signatures";
 import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials, type RegistryLogin } from "./registryAuth";
 import { PROJECT } from "./validate";
 
@@ -157,14 +158,30 @@ async function configDigest(ref: string, platform: string, login: pulumi.Output<
  * (a stack that exports no image, an image in a registry this stack cannot log in to, or an image
  * whose config digest is not the imageId the stack exports stops the program with its own message).
  */
-export async function lookUpImage(config: ImageConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}, read: RegistryReader = readFromRegistry): Promise<RegistryRef | undefined> {
+/** Checks that a reference carries the signer's signature over its digest; throws why not. */
+export type SignatureVerifier = (ref: string, signer: Signer, login: SignatureLogin, what: string) => Promise<void>;
+
+/** With `image.signedBy` set, bits this stack did not build deploy only with that signer's signature. */
+async function checkSigned(config: ImageConfig, ref: string, login: pulumi.Output<RegistryLogin>, what: string, verify: SignatureVerifier): Promise<void> {
+    if (config.signedBy) await verify(ref, config.signedBy, await loginValues(login), what);
+}
+
+export async function lookUpImage(
+    config: ImageConfig,
+    registries: RegistryCredentials,
+    opts: pulumi.CustomResourceOptions = {},
+    read: RegistryReader = readFromRegistry,
+    verify: SignatureVerifier = verifySignature,
+): Promise<RegistryRef | undefined> {
     switch (config.source) {
         case "build":
             return undefined;
         case "ref": {
             const what = `${PROJECT}:image.ref`;
             const login = loginFor(registryHost(config.ref), registries, what);
-            return { ref: config.ref, imageId: checkImageId(await configDigest(config.ref, config.platform, login, read, what), `the config digest of ${config.ref}`), login };
+            const imageId = checkImageId(await configDigest(config.ref, config.platform, login, read, what), `the config digest of ${config.ref}`);
+            await checkSigned(config, config.ref, login, what, verify);
+            return { ref: config.ref, imageId, login };
         }
         case "promote": {
             const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
@@ -175,6 +192,7 @@ export async function lookUpImage(config: ImageConfig, registries: RegistryCrede
             // The bits in the registry must be the bits the other stack tested; refuse anything else.
             const got = await configDigest(ref, config.platform, login, read, `promotion from ${config.promoteFrom}`);
             if (got !== imageId) throw new pulumi.RunError(`promotion refused: ${config.promoteFrom} exports imageId ${imageId} but its image ${ref} has config digest ${got}`);
+            await checkSigned(config, ref, login, `promotion from ${config.promoteFrom}`, verify);
             return { ref, imageId, login };
         }
     }

@@ -68,6 +68,16 @@ ensure_node || { echo "no Node.js 22+ (see above)"; exit 1; }
 echo "node $(node --version) at $(command -v node), npm $(npm --version)"
 stage install-node install_node || { echo "npm ci failed"; exit 1; }
 stage install-python install_python || { echo "python venv failed"; exit 1; }
+# cosign, syft and crane (image.signedBy's check, the signing of what the build stack pushes): from
+# ../shared/tools/supply-chain (built from the Go module proxy) where the machine has it, else what
+# is on PATH (the workflows install them).
+supply_chain=$root/../shared/tools/supply-chain
+if [ -f "$supply_chain/install.sh" ]; then
+  stage supply-chain bash "$supply_chain/install.sh" "$cache/supply-chain" || { echo "installing cosign, syft and crane failed"; exit 1; }
+  # shellcheck disable=SC1091
+  . "$cache/supply-chain/env.sh"
+fi
+command -v cosign >/dev/null && echo "cosign at $(command -v cosign)" || echo "no cosign on PATH: the signature tests will fail"
 
 # The Docker engine and registries start in the background while the fast stages run; the two
 # stages that need them wait for it.
