@@ -69,15 +69,25 @@ echo "node $(node --version) at $(command -v node), npm $(npm --version)"
 stage install-node install_node || { echo "npm ci failed"; exit 1; }
 stage install-python install_python || { echo "python venv failed"; exit 1; }
 # cosign, syft and crane (image.signedBy's check, the signing of what the build stack pushes): from
-# ../shared/tools/supply-chain (built from the Go module proxy) where the machine has it, else what
-# is on PATH (the workflows install them).
+# ../shared/tools/supply-chain (built from the Go module proxy) where the machine has it, else built
+# with `go install` at the same versions into the cache (CI), once.
 supply_chain=$root/../shared/tools/supply-chain
+go_tools() {
+  local bin=$cache/supply-chain/bin
+  mkdir -p "$bin"
+  [ -x "$bin/cosign" ] || GOBIN=$bin GOFLAGS=-mod=mod go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.1 || return 1
+  [ -x "$bin/syft" ] || GOBIN=$bin GOFLAGS=-mod=mod go install github.com/anchore/syft/cmd/syft@v1.57.2 || return 1
+  [ -x "$bin/crane" ] || GOBIN=$bin GOFLAGS=-mod=mod go install github.com/google/go-containerregistry/cmd/crane@v0.22.1 || return 1
+  printf 'export PATH="%s:$PATH"\nexport SYFT_CHECK_FOR_APP_UPDATE=false\n' "$bin" >"$cache/supply-chain/env.sh"
+}
 if [ -f "$supply_chain/install.sh" ]; then
   stage supply-chain bash "$supply_chain/install.sh" "$cache/supply-chain" || { echo "installing cosign, syft and crane failed"; exit 1; }
-  # shellcheck disable=SC1091
-  . "$cache/supply-chain/env.sh"
+else
+  stage supply-chain go_tools || { echo "go install of cosign, syft and crane failed"; exit 1; }
 fi
-command -v cosign >/dev/null && echo "cosign at $(command -v cosign)" || echo "no cosign on PATH: the signature tests will fail"
+# shellcheck disable=SC1091
+. "$cache/supply-chain/env.sh"
+echo "cosign at $(command -v cosign)"
 
 # The Docker engine and registries start in the background while the fast stages run; the two
 # stages that need them wait for it.
