@@ -34,8 +34,15 @@ export interface AppConfig {
 /** Whose signature an image from a registry must carry (`image.signedBy`); unset, none is checked. */
 type Signed = { readonly signedBy?: Signer };
 
+/** The cosign key every copy of a build is signed with (`image.signingKey` or `.signingKeyFile`). */
+export interface SigningKey {
+    readonly key: pulumi.Output<string>;
+    /** From COSIGN_PASSWORD, as cosign reads it; empty for a key made without one. */
+    readonly password: pulumi.Output<string>;
+}
+
 export type ImageConfig =
-    | ({ readonly source: "build"; readonly platform: Platform } & Signed)
+    | ({ readonly source: "build"; readonly platform: Platform; readonly signing?: SigningKey } & Signed)
     | ({ readonly source: "ref"; readonly platform: Platform; readonly ref: string } & Signed)
     | ({ readonly source: "promote"; readonly platform: Platform; readonly promoteFrom: string } & Signed);
 
@@ -202,8 +209,8 @@ function cosignThere(r: Reader, pulls: boolean, env: Readonly<Record<string, str
     return false;
 }
 
-function readImage(r: Reader, env: Readonly<Record<string, string | undefined>>): ImageConfig {
-    r.rejectUnknown(["platform", "ref", "promoteFrom", "signedBy"]);
+function readImage(r: Reader, env: Readonly<Record<string, string | undefined>>, secret: boolean): ImageConfig {
+    r.rejectUnknown(["platform", "ref", "promoteFrom", "signedBy", "signingKey", "signingKeyFile"]);
     const platform = r.oneOf("platform", PLATFORMS, "linux/amd64") ?? "linux/amd64";
     const ref = r.string("ref", "registry.example.com/app@sha256:<64 hex>", {
         pattern: IMAGE_REF,
@@ -222,9 +229,44 @@ function readImage(r: Reader, env: Readonly<Record<string, string | undefined>>)
         );
     }
     const signed = readSignedBy(r, ref !== undefined || promoteFrom !== undefined, env);
+    const signing = readSigningKey(r, ref !== undefined || promoteFrom !== undefined, secret, env);
     if (ref) return { source: "ref", platform, ref, ...signed };
     if (promoteFrom) return { source: "promote", platform, promoteFrom, ...signed };
-    return { source: "build", platform, ...signed };
+    return { source: "build", platform, ...signed, ...(signing ? { signing } : {}) };
+}
+
+/**
+ * `image.signingKey` (a secret: the cosign private key's PEM) or `image.signingKeyFile` (a path to
+ * it): what a build stack signs each pushed copy with. Never plain config; only a build signs.
+ */
+function readSigningKey(r: Reader, pulls: boolean, secret: boolean, env: Readonly<Record<string, string | undefined>>): SigningKey | undefined {
+    const inline = r.record.signingKey;
+    const file = r.record.signingKeyFile;
+    if (inline === undefined && file === undefined) return undefined;
+    const keyFix = `pulumi config set --secret --path ${r.path("signingKey")} -- "$(cat cosign.key)"`;
+    const fileFix = setCommand(r.path("signingKeyFile"), "/run/secrets/cosign.key");
+    if (pulls) {
+        r.report(inline !== undefined ? "signingKey" : "signingKeyFile", undefined, "no signing key on a stack that pulls its image: a stack signs only what it builds", `pulumi config rm --path ${r.path(inline !== undefined ? "signingKey" : "signingKeyFile")}`, "a value (not shown)");
+        return undefined;
+    }
+    let pem: string | undefined;
+    if (inline !== undefined) {
+        if (file !== undefined) return r.report("signingKeyFile", file, `not both ${r.path("signingKey")} and ${r.path("signingKeyFile")}`, `pulumi config rm --path ${r.path("signingKeyFile")}`);
+        if (!secret) return r.report("signingKey", undefined, "a secret value: a private key is never stored in plain config", keyFix, "a value (not shown: it is a private key)");
+        pem = typeof inline === "string" ? inline : undefined;
+    } else if (typeof file === "string" && file !== "") {
+        try {
+            pem = fs.readFileSync(file, "utf8");
+        } catch (err) {
+            return r.report("signingKeyFile", file, `a readable file holding a cosign private key (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`, fileFix);
+        }
+    } else {
+        return r.fail("signingKeyFile", file, "a path to a cosign private key file", "/run/secrets/cosign.key");
+    }
+    if (pem === undefined || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+        return r.report(inline !== undefined ? "signingKey" : "signingKeyFile", undefined, "a cosign private key (PEM: -----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----, as cosign generate-key-pair writes cosign.key)", inline !== undefined ? keyFix : fileFix, "a value that is not one (not shown)");
+    }
+    return { key: pulumi.secret(pem), password: pulumi.secret(env.COSIGN_PASSWORD ?? "") };
 }
 
 /**
@@ -326,7 +368,7 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
     const organization = sources.organization ?? "organization";
     const project = sources.project ?? PROJECT;
-    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems), sources.env);
+    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems), sources.env, (sources.secretKeys ?? []).includes(`${PROJECT}:image`));
     const alerts = readAlerts(new Reader(`${PROJECT}:alerts`, value("alerts"), problems), value("alerts"));
     if (image.source === "promote" && !image.promoteFrom.includes("/")) {
         image = { ...image, promoteFrom: `${organization}/${project}/${image.promoteFrom}` };

@@ -9,10 +9,11 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import { projectRoot, type AppConfig, type ImageConfig } from "./config";
+import { projectRoot, type AppConfig, type ImageConfig, type SigningKey } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
 import { RegistryClient, readRegistryImage, splitDigestRef, type Login, type RegistryImage } from "./registry/client";
 import { RegistryPush } from "./registry/push";
+import { RegistrySignature } from "./registry/sign";
 import { verifySignature, type Signer, type SignatureLogin } from "./registry/signatures";
 import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials, type RegistryLogin } from "./registryAuth";
 import { PROJECT } from "./validate";
@@ -86,6 +87,7 @@ class Artifact implements ImageArtifact {
         readonly imageId: pulumi.Output<string>,
         readonly platform: Platform,
         tag: docker.Tag,
+        private readonly signing?: SigningKey,
     ) {
         this.localRef = pulumi.all([tag.targetImage, tag.sourceImageId, imageId]).apply(([name, engineId, id]) => localRef(name, engineId, id));
     }
@@ -110,7 +112,15 @@ class Artifact implements ImageArtifact {
             },
             opts,
         );
-        return { digest: pushed.digest, ref: pushed.ref, resources: [pushed] };
+        // A build's copies are signed where the registry can hold a signature: Heroku's takes Docker
+        // v2 image manifests only, and cosign's signatures are OCI artifacts.
+        if (!this.signing || registry.manifest === "docker-v2") return { digest: pushed.digest, ref: pushed.ref, resources: [pushed] };
+        const signature = new RegistrySignature(
+            `${name}-signature`,
+            { ref: pushed.ref, server: registry.server, username: registry.username, password: registry.password, signingKey: this.signing.key, signingKeyPassword: this.signing.password },
+            { ...opts, dependsOn: [pushed] },
+        );
+        return { digest: pushed.digest, ref: pushed.ref, resources: [pushed, signature] };
     }
 }
 
@@ -236,7 +246,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
             );
             // For a local (skipPush) image, repoDigest is the config digest, on either image store.
             const imageId = image.repoDigest.apply((id) => checkImageId(id, "the built image's ID"));
-            return new Artifact(imageId, config.platform, localTag(app, image.imageName, imageId, opts));
+            return new Artifact(imageId, config.platform, localTag(app, image.imageName, imageId, opts), config.signing);
         }
         case "ref":
         case "promote": {

@@ -222,6 +222,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const digest = `sha256:${hex(`manifest:${String(inputs.repository)}:${String(inputs.tag)}`)}`;
                 return { digest, ref: `${String(inputs.repository)}@${digest}`, mediaType: "application/vnd.docker.distribution.manifest.v2+json", pushed: true };
             }
+            case "pulumi-nodejs:dynamic/registry:Signature":
+                return { sbomDigest: `sha256:${hex(`sbom:${String(inputs.ref)}`)}`, sbomComponents: 42 };
             case "docker:index/container:Container":
                 return { containerLogs: "" };
             case "pulumi:pulumi:StackReference": {
@@ -382,13 +384,13 @@ function recordDependencies(mocks: RecordingMocks): void {
 }
 
 /** Sets mocks and config for one program run and clears the program's modules from the cache. */
-async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] }): Promise<RecordingMocks> {
+async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[]; secretKeys?: readonly string[] }): Promise<RecordingMocks> {
     const mocks = new RecordingMocks(options);
     await pulumi.runtime.setMocks(mocks, "onedigest", options.stack ?? "test", options.preview ?? false, "organization");
     const withSecret: Record<string, unknown> = { secretKey: TEST_SECRET, ...config };
     for (const [k, v] of Object.entries(withSecret)) if (v === null) delete withSecret[k];
     const engine = engineConfig(withSecret);
-    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey", "onedigest:registryAuth"].filter((k) => k in engine && !(options.plainKeys ?? []).includes(k));
+    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey", "onedigest:registryAuth", ...(options.secretKeys ?? [])].filter((k) => k in engine && !(options.plainKeys ?? []).includes(k));
     pulumi.runtime.setAllConfig(engine, secretKeys);
     clearProgramModules();
     recordDependencies(mocks);
@@ -420,7 +422,7 @@ function restoreFetch(): void {
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] } = {},
+    options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[]; secretKeys?: readonly string[] } = {},
 ): Promise<ProgramRun> {
     const mocks = await prepare(config, options);
     const outputs: Record<string, unknown> = {};
@@ -466,7 +468,7 @@ async function evaluate(): Promise<Record<string, unknown>> {
 }
 
 /** Runs the program expecting a config error; returns its message and what got registered. */
-export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string; plainKeys?: readonly string[] } = {}): Promise<{ message: string; resources: Recorded[] }> {
+export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string; plainKeys?: readonly string[]; secretKeys?: readonly string[] } = {}): Promise<{ message: string; resources: Recorded[] }> {
     const mocks = await prepare(config, options);
     try {
         await evaluate();

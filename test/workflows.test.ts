@@ -162,6 +162,26 @@ describe("workflows: what runs when", () => {
         assert.ok(!/docker build|docker push/.test(prod), "prod builds nothing itself");
     });
 
+    it("deploy: dev's copies signed keyless and attested after its up, the SBOMs kept; every job that deploys or previews has cosign", () => {
+        const w = workflow("deploy.yml");
+        const steps = w.jobs.dev.steps ?? [];
+        const at = (pred: (s: Step) => boolean) => steps.findIndex(pred);
+        const up = at((s) => /pulumi up --yes --stack dev/.test(s.run ?? ""));
+        const sign = at((s) => s.run === "bash scripts/sign-stack.sh dev sbom");
+        const keep = at((s) => s.uses?.startsWith("actions/upload-artifact@") === true);
+        assert.ok(up >= 0 && sign > up && keep > sign, "sign after the up, keep the SBOMs after signing");
+        assert.deepStrictEqual(steps[keep].with, { name: "sbom-dev", path: "sbom/", "if-no-files-found": "error" });
+        // Keyless needs the job's OIDC token; no key is handed to the job.
+        assert.strictEqual(w.jobs.dev.permissions?.["id-token"], "write");
+        assert.ok(!/COSIGN_(PRIVATE_)?KEY|--key/.test(runsOf(w.jobs.dev).join("\n")));
+        assert.ok(!runsOf(w.jobs.prod).some((r) => r.includes("sign-stack.sh")), "prod signs nothing: it deploys what dev signed");
+        const cosignVersion = (job: Job) => (job.steps ?? []).find((s) => s.uses?.startsWith("sigstore/cosign-installer@"))?.with?.["cosign-release"];
+        for (const [file, job] of [["deploy.yml", "dev"], ["deploy.yml", "prod"], ["rollback.yml", "rollback"], ["preview.yml", "preview"]] as const) {
+            assert.strictEqual(cosignVersion(workflow(file).jobs[job]), "v2.6.1", `${file} ${job}`);
+        }
+        assert.match(fs.readFileSync(path.join(ROOT, "scripts", "test.sh"), "utf8"), /cosign\/v2\/cmd\/cosign@v2\.6\.1/, "the suite and the workflows run one cosign version");
+    });
+
     it("preview: dev and prod on pull requests, the diff as a comment; forks are told why they get none", () => {
         const w = workflow("preview.yml");
         assert.deepStrictEqual(Object.keys(w.on), ["pull_request"]);
