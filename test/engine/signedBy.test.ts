@@ -3,10 +3,12 @@
  * loopback registry that answers only to logins (the login from `onedigest:registryAuth`), checked
  * with the real cosign before any resource. Signed by another key, the preview and the up stop with
  * the program's one message and the state holds nothing; signed by the stack's key, the preview
- * goes through to the pull.
+ * goes through to the pull. And the program's registry:Signature, through the engine's
+ * dynamic-provider process (fixtures/signature), signs and attests a pushed digest that plain
+ * `cosign verify` then accepts, once: a repeat preview is empty.
  */
 import * as assert from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -16,6 +18,8 @@ import { freePort } from "../pipeline/docker";
 import { SecureRegistry } from "../registry";
 import { Stack, cliEnv, ok, tempDir } from "./cli";
 
+const FIXTURE = path.join(__dirname, "fixtures", "signature");
+
 const LOGIN = { username: "puller", password: "signed-by-token-0123" };
 
 describe("real engine: image.signedBy refuses what its signer did not sign, before any resource", function () {
@@ -23,7 +27,9 @@ describe("real engine: image.signedBy refuses what its signer did not sign, befo
     let scratch = "";
     let dockerConfig = "";
     let ref = "";
+    let other = "";
     let pinned: Stack;
+    let signer: Stack | undefined;
     const keys: Record<string, string> = {};
 
     before(async function () {
@@ -39,6 +45,10 @@ describe("real engine: image.signedBy refuses what its signer did not sign, befo
         const repo = `${registry.host}/shop/app`;
         tool("crane", ["append", "-f", "image.tar", "-t", `${repo}:v1`]);
         ref = `${repo}@${tool("crane", ["digest", `${repo}:v1`])}`;
+        fs.writeFileSync(path.join(scratch, "content"), "other bits\n");
+        tool("tar", ["-cf", "other.tar", "content"]);
+        tool("crane", ["append", "-f", "other.tar", "-t", `${repo}:v2`]);
+        other = `${repo}@${tool("crane", ["digest", `${repo}:v2`])}`;
         for (const who of ["ours", "theirs"]) {
             fs.mkdirSync(path.join(scratch, who));
             tool("cosign", ["generate-key-pair"], path.join(scratch, who));
@@ -54,6 +64,7 @@ describe("real engine: image.signedBy refuses what its signer did not sign, befo
     });
 
     after(async function () {
+        if (signer) await signer.remove().catch((err: Error) => console.log(`      cleanup: ${err.message.split("\n")[0]}`));
         if (pinned) await pinned.remove().catch((err: Error) => console.log(`      cleanup: ${err.message.split("\n")[0]}`));
         await registry.stop();
         for (const dir of [scratch, dockerConfig]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -87,5 +98,20 @@ describe("real engine: image.signedBy refuses what its signer did not sign, befo
         const steps = JSON.parse(preview.stdout) as { steps?: Array<{ urn: string; newState?: { inputs?: { name?: string } } }> };
         const pull = (steps.steps ?? []).find((s) => s.urn.endsWith("::engine-signed-pinned"));
         assert.strictEqual(pull?.newState?.inputs?.name, ref);
+    });
+
+    it("registry:Signature signs and attests a pushed digest through the engine, once; plain cosign verifies it", async () => {
+        signer = await Stack.create("engine-signature", FIXTURE, scratch, cliEnv(path.join(scratch, "state")), { "signature-check:ref": other, "signature-check:server": registry.host, "signature-check:username": LOGIN.username });
+        await signer.setConfig("signature-check:password", LOGIN.password, { secret: true });
+        await signer.setConfig("signature-check:signingKey", fs.readFileSync(path.join(scratch, "theirs", "cosign.key"), "utf8"), { secret: true });
+        await signer.setConfig("signature-check:signingKeyPassword", "", { secret: true });
+        ok(await signer.up(), "up engine-signature");
+        const verify = spawnSync("cosign", ["verify", "--key", path.join(scratch, "theirs", "cosign.pub"), "--insecure-ignore-tlog", other], { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, encoding: "utf8" });
+        assert.strictEqual(verify.status, 0, verify.stderr);
+        const attested = spawnSync("cosign", ["verify-attestation", "--key", path.join(scratch, "theirs", "cosign.pub"), "--insecure-ignore-tlog", "--type", "cyclonedx", other], { env: { ...process.env, DOCKER_CONFIG: dockerConfig }, encoding: "utf8" });
+        assert.strictEqual(attested.status, 0, attested.stderr);
+        ok(await signer.cli(["preview", "--expect-no-changes"]), "preview --expect-no-changes engine-signature");
+        const state = ok(await signer.cli(["stack", "export"], { config: false }), "stack export").stdout;
+        assert.ok(!state.includes("ENCRYPTED SIGSTORE PRIVATE KEY") && !state.includes(LOGIN.password), "the key and the login are secrets in the state");
     });
 });
