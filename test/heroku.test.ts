@@ -288,6 +288,19 @@ describe("heroku: app resource (dynamic provider)", () => {
         outs = updated.outs!;
     });
 
+    it("with FORCE_HTTPS on, CANONICAL_HOST is the app's own host: at create, after a rename, gone with FORCE_HTTPS", async () => {
+        const https = { ...inputs(), name: "onedigest-https", configVars: { SECRET_KEY: "s3cret", FORCE_HTTPS: "1" } };
+        const created = (await appProvider.create(https)).outs!;
+        assert.deepStrictEqual(fake.apps.get(created.appId)!.configVars, { SECRET_KEY: "s3cret", FORCE_HTTPS: "1", CANONICAL_HOST: "onedigest-https-0123456789ab.herokuapp.com" });
+        assert.deepStrictEqual(created.configVars, https.configVars, "not an input: no diff on the next preview");
+        assert.strictEqual((await appProvider.diff!(created.appId, created, https)).changes, false);
+        const renamed = (await appProvider.update!(created.appId, created, { ...https, name: "onedigest-https2" })).outs!;
+        assert.strictEqual(fake.apps.get(created.appId)!.configVars.CANONICAL_HOST, "onedigest-https2-0123456789ab.herokuapp.com");
+        await appProvider.update!(created.appId, renamed, { ...https, name: "onedigest-https2", configVars: { SECRET_KEY: "s3cret", FORCE_HTTPS: "0" } });
+        assert.deepStrictEqual(fake.apps.get(created.appId)!.configVars, { SECRET_KEY: "s3cret", FORCE_HTTPS: "0" });
+        await appProvider.delete!(created.appId, renamed);
+    });
+
     it("deletes the app (and tolerates one already gone)", async () => {
         await appProvider.delete!(outs.appId, outs);
         assert.strictEqual(fake.apps.has(outs.appId), false);
