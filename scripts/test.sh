@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check
 # + mocha (mocked program) + mutation testing of the program (StrykerJS, incremental, gated), the
-# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
+# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), static analysis
+# (bandit, semgrep, hadolint, checkov: scripts/sast.sh), the pre-commit hooks, the image pipeline
 # on a real Docker engine with loopback registries, and the program itself through the real Pulumi
 # CLI and engine on that Docker engine. Installs what it needs.
 #
@@ -123,6 +124,13 @@ policy_pack() {
 stage policy policy_pack || grep -qE '^ +[0-9]+ failing' "$logs/policy.log" || failed=$((failed + 1)); count_mocha policy
 stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
+stage sast bash scripts/sast.sh; count_checkers sast sast
+# .pre-commit-config.yaml's local hooks on every file, with the pre-commit of checks/requirements-sast.txt.
+pre_commit() {
+  local venv; venv=$(ensure_tool_venv sast checks/requirements-sast.txt) || return 1
+  PRE_COMMIT_HOME="$cache/pre-commit" "$venv/bin/pre-commit" run --all-files --show-diff-on-failure
+}
+if stage pre-commit pre_commit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 engine_ready() { # [name] waits for a background `docker-env.sh up` (stages run in subshells: no `wait`)
   local name=${1:-docker-env}
