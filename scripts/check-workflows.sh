@@ -3,6 +3,7 @@
 #   actionlint (Go module github.com/rhysd/actionlint)   syntax, expressions, job graph, action inputs
 #   zizmor (PyPI, hash-pinned in app/requirements-ci.txt)  security: injection, permissions, pinning, credentials
 #   check-jsonschema --builtin-schema vendor.github-workflows   GitHub's published workflow schema
+#                    (and vendor.dependabot for .github/dependabot.yml)
 # Ends with "checkers: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ check "actionlint $ACTIONLINT_VERSION" "$actionlint_bin" -no-color "${workflows[
 # Offline: the online audits ask GitHub about the pinned commits, which these machines cannot reach.
 check "zizmor $(.venv-ci/bin/zizmor --version | awk '{print $2}')" .venv-ci/bin/zizmor --offline --no-progress --min-severity low .github/
 check "check-jsonschema (vendor.github-workflows)" .venv-ci/bin/check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+check "check-jsonschema (vendor.dependabot)" .venv-ci/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 # And they do refuse what they exist to catch: a fixture with a title injected into a script, an
 # unpinned action and pull_request_target checking out the pull request's code.
 fixture=test/fixtures/workflows/unsafe.yml

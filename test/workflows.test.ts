@@ -149,6 +149,31 @@ describe("workflows: what runs when", () => {
         assert.deepStrictEqual(workflow("deploy.yml").jobs.test, w.jobs.test);
     });
 
+    it("test: a scan job where the advisory databases are: pip-audit on every hash-pinned requirements file, npm audit, Trivy on the built image", () => {
+        const scan = workflow("test.yml").jobs.scan;
+        const script = runsOf(scan).join("\n");
+        const audit = script.match(/for file in ([^;]+); do[\s\S]*?pip-audit"? --strict --require-hashes --disable-pip [^\n]*-r "\$file"/);
+        assert.ok(audit, "pip-audit --strict over a list of files");
+        assert.match(script, /pip"? install -q --require-hashes -r checks\/requirements-audit\.txt/);
+        const listed = audit[1].trim().split(/\s+/);
+        const covered = (file: string) => listed.some((p) => new RegExp(`^${p.replace(/[.]/g, "\\.").replace(/\*/g, "[^/]*")}$`).test(file));
+        for (const dir of ["app", "checks"]) {
+            for (const file of fs.readdirSync(path.join(ROOT, dir)).filter((f) => /^requirements.*\.txt$/.test(f))) assert.ok(covered(`${dir}/${file}`), `${dir}/${file} is audited`);
+        }
+        assert.match(script, /npm audit --omit=dev --audit-level=high\n/);
+        assert.match(script, /npm audit --omit=dev --audit-level=high --prefix policy/);
+        assert.match(script, /docker build --tag onedigest-scan:ci app/);
+        const trivy = scan.steps!.find((s) => s.uses?.startsWith("aquasecurity/trivy-action@"))!;
+        assert.deepStrictEqual(trivy.with, { "image-ref": "onedigest-scan:ci", severity: "HIGH,CRITICAL", "ignore-unfixed": true, "exit-code": "1", trivyignores: ".trivyignore" });
+        assert.ok(fs.existsSync(path.join(ROOT, ".trivyignore")));
+    });
+
+    it("dependabot: pip (app/, checks/), npm (the project, policy/), the actions and the base image", () => {
+        const config = parseYaml(fs.readFileSync(path.join(ROOT, ".github", "dependabot.yml"), "utf8")) as { updates: Array<{ "package-ecosystem": string; directory?: string; directories?: string[] }> };
+        const where = Object.fromEntries(config.updates.map((u) => [u["package-ecosystem"], u.directories ?? [u.directory]]));
+        assert.deepStrictEqual(where, { pip: ["/app", "/checks"], npm: ["/", "/policy"], "github-actions": ["/"], docker: ["/app"] });
+    });
+
     it("deploy: test → dev → prod on pushes to main; prod behind `production`, promoting without a build", () => {
         const w = workflow("deploy.yml");
         assert.deepStrictEqual(w.on, { push: { branches: ["main"] } });
