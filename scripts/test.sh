@@ -151,11 +151,12 @@ real_engine() {
   ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
 }
 # On the containerd store: what depends on the store — the README's deploy command, the Heroku path
-# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options.
+# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options;
+# the DAST probe of the deployed container runs once, in real-engine.
 real_engine_containerd() {
   plugin_ready || return 1
   # shellcheck disable=SC1091
-  ( . "$containerd_state/env" && npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
+  ( . "$containerd_state/env" && ONEDIGEST_DAST=0 npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
       --extension ts --timeout 600000 --exit --parallel --jobs 3 test/engine/deployLocal.test.ts test/engine/stacks.test.ts test/engine/plugin.test.ts )
 }
 if [ "$docker_stages" = 1 ]; then
