@@ -46,10 +46,10 @@ export async function syncConfigVars(client: HerokuClient, app: string, wanted: 
  * app refuses to start with one and not the other). Heroku makes that host, with a random part,
  * only when it creates the app, so it is set here and not in the program's inputs.
  */
-export function withOwnHost(vars: Readonly<Record<string, string>>, webUrl: string | undefined): Record<string, string> {
+export function withOwnHost(vars: Readonly<Record<string, string>>, webUrl: string): Record<string, string> {
+    // FORCE_HTTPS as the app reads it; CANONICAL_HOST is never in app.env (config.ts reserves it).
     const forceHttps = ["1", "true", "yes", "on"].includes((vars.FORCE_HTTPS ?? "").trim().toLowerCase());
-    if (!forceHttps || vars.CANONICAL_HOST !== undefined || !webUrl) return { ...vars };
-    return { ...vars, CANONICAL_HOST: new URL(webUrl).host };
+    return forceHttps ? { ...vars, CANONICAL_HOST: new URL(webUrl).host } : { ...vars };
 }
 
 export async function createApp(client: HerokuClient, inputs: AppInputs): Promise<AppOutputs> {
