@@ -101,6 +101,16 @@ if [ "$docker_stages" = 1 ]; then
   mkdir -p "$PULUMI_HOME"
   ( bash scripts/docker-plugin.sh "$PULUMI_HOME"; echo $? >"$logs/docker-plugin.rc" ) >"$logs/docker-plugin.log" 2>&1 &
 fi
+# The checkers' venvs (checks/requirements-*.txt: a minute or more each on a new machine, nothing
+# once cached) install in the background too; the stages that use them wait for it, so no two
+# installs of one venv ever run at once.
+( ( for tool in sast checkov dast; do ensure_tool_venv "$tool" "checks/requirements-$tool.txt" >/dev/null || exit 1; done
+  ) >"$logs/tool-venvs.log" 2>&1; echo $? >"$logs/tool-venvs.rc" ) &
+tools_ready() {
+  until [ -s "$logs/tool-venvs.rc" ]; do sleep 0.5; done
+  cat "$logs/tool-venvs.log"
+  [ "$(cat "$logs/tool-venvs.rc")" -eq 0 ] || { echo "the checkers' venvs could not be installed (see above)"; return 1; }
+}
 plugin_ready() {
   until [ -s "$logs/docker-plugin.rc" ]; do sleep 0.5; done
   cat "$logs/docker-plugin.log"
@@ -124,9 +134,11 @@ policy_pack() {
 stage policy policy_pack || grep -qE '^ +[0-9]+ failing' "$logs/policy.log" || failed=$((failed + 1)); count_mocha policy
 stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
-stage sast bash scripts/sast.sh; count_checkers sast sast
+sast() { tools_ready && bash scripts/sast.sh; }
+stage sast sast; count_checkers sast sast
 # .pre-commit-config.yaml's local hooks on every file, with the pre-commit of checks/requirements-sast.txt.
 pre_commit() {
+  tools_ready >/dev/null || return 1
   local venv; venv=$(ensure_tool_venv sast checks/requirements-sast.txt) || return 1
   PRE_COMMIT_HOME="$cache/pre-commit" "$venv/bin/pre-commit" run --all-files --show-diff-on-failure
 }
@@ -147,6 +159,7 @@ pipeline() { # state
 }
 real_engine() {
   plugin_ready || return 1
+  tools_ready >/dev/null || return 1
   # shellcheck disable=SC1091
   ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
 }
