@@ -211,3 +211,30 @@ describe("workflows: what runs when", () => {
         assert.match(runs, /pulumi config set --path onedigest:image\.ref "\$REF"[\s\S]*pulumi up --yes --stack "\$STACK"[\s\S]*verify\.sh "\$STACK" --any-commit --any-version/);
     });
 });
+
+describe("the checks the suite runs offline", () => {
+    const testSh = fs.readFileSync(path.join(ROOT, "scripts", "test.sh"), "utf8");
+
+    it("test.sh has a sast stage (scripts/sast.sh) and a pre-commit stage, counted", () => {
+        assert.match(testSh, /^sast\(\) \{ tools_ready && bash scripts\/sast\.sh; \}\nstage sast sast; count_checkers sast sast$/m);
+        assert.match(testSh, /"\$venv\/bin\/pre-commit" run --all-files/);
+        assert.match(testSh, /^if stage pre-commit pre_commit; then passed=\$\(\(passed \+ 1\)\); else failed=\$\(\(failed \+ 1\)\); fi$/m);
+    });
+
+    it(".pre-commit-config.yaml: local hooks only, ruff, the type-check, hadolint and actionlint", () => {
+        const config = parseYaml(fs.readFileSync(path.join(ROOT, ".pre-commit-config.yaml"), "utf8")) as { repos: Array<{ repo: string; hooks: Array<{ id: string }> }> };
+        assert.deepStrictEqual(config.repos.map((r) => r.repo), ["local"]);
+        assert.deepStrictEqual(config.repos[0].hooks.map((h) => h.id), ["ruff", "typecheck", "hadolint", "actionlint"]);
+    });
+
+    it("DAST runs against the container the real-engine stage deploys, through its published port", () => {
+        const deployLocal = fs.readFileSync(path.join(ROOT, "test", "engine", "deployLocal.test.ts"), "utf8");
+        assert.match(deployLocal, /run\("bash", \["scripts\/dast\.sh", `http:\/\/127\.0\.0\.1:\$\{LOCAL_PORT\}\/`\]/);
+    });
+
+    it("every finding accepted has a reason, and only the tools the gate knows", () => {
+        const lines = fs.readFileSync(path.join(ROOT, "checks", "accepted-findings.txt"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+        assert.ok(lines.length > 0);
+        for (const line of lines) assert.match(line, /^(bandit|semgrep|hadolint|checkov|wapiti) \S+ \S+ \S.{20,}$/, line);
+    });
+});
