@@ -176,7 +176,7 @@ export class CloudRunService extends TargetComponent {
                             image: pushed.ref,
                             ports: { containerPort: app.port },
                             envs: [
-                                ...Object.entries(plainEnv(app, { port: false, proxies: 1 }))
+                                ...Object.entries(plainEnv(app, { port: false, proxies: 1, frontEndHttps: true }))
                                     .sort(([a], [b]) => a.localeCompare(b))
                                     .map(([envName, value]) => ({ name: envName, value })),
                                 // The config digest it runs, reported by /healthcheck.

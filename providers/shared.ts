@@ -30,10 +30,17 @@ export function plainEnv(
         https?: boolean;
         /** Where the HTTPS redirect points, for front ends that pass any Host header on (an ALB). */
         canonicalHost?: string;
+        /**
+         * The front end serves or redirects to HTTPS itself (Cloud Run, ECS Express): no FORCE_HTTPS,
+         * not even app.env's. The app sees only HTTPS requests there and has no host of its own to
+         * redirect to (it refuses FORCE_HTTPS without CANONICAL_HOST).
+         */
+        frontEndHttps?: boolean;
     },
 ): Record<string, string> {
     const env: Record<string, string> = { ...(opts.https ? { FORCE_HTTPS: "1" } : {}), ...app.env, PROXY_FIX_COUNT: String(opts.proxies) };
     if (opts.canonicalHost !== undefined) env.CANONICAL_HOST = opts.canonicalHost;
+    if (opts.frontEndHttps) delete env.FORCE_HTTPS;
     // The config digest the deployment runs, reported by /healthcheck so a check can prove the bits.
     if (opts.imageId !== undefined) env.IMAGE_ID = opts.imageId;
     if (opts.schemeProxies !== undefined && opts.schemeProxies !== opts.proxies) env.PROXY_FIX_PROTO_COUNT = String(opts.schemeProxies);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check
 # + mocha (mocked program) + mutation testing of the program (StrykerJS, incremental, gated), the
-# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
+# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), static analysis
+# (bandit, semgrep, hadolint, checkov: scripts/sast.sh), the pre-commit hooks, the image pipeline
 # on a real Docker engine with loopback registries, and the program itself through the real Pulumi
 # CLI and engine on that Docker engine. Installs what it needs.
 #
@@ -120,6 +121,16 @@ if [ "$docker_stages" = 1 ]; then
   mkdir -p "$PULUMI_HOME"
   ( bash scripts/docker-plugin.sh "$PULUMI_HOME"; echo $? >"$logs/docker-plugin.rc" ) >"$logs/docker-plugin.log" 2>&1 &
 fi
+# The checkers' venvs (checks/requirements-*.txt: a minute or more each on a new machine, nothing
+# once cached) install in the background too; the stages that use them wait for it, so no two
+# installs of one venv ever run at once.
+( ( for tool in sast checkov dast; do ensure_tool_venv "$tool" "checks/requirements-$tool.txt" >/dev/null || exit 1; done
+  ) >"$logs/tool-venvs.log" 2>&1; echo $? >"$logs/tool-venvs.rc" ) &
+tools_ready() {
+  until [ -s "$logs/tool-venvs.rc" ]; do sleep 0.5; done
+  cat "$logs/tool-venvs.log"
+  [ "$(cat "$logs/tool-venvs.rc")" -eq 0 ] || { echo "the checkers' venvs could not be installed (see above)"; return 1; }
+}
 plugin_ready() {
   until [ -s "$logs/docker-plugin.rc" ]; do sleep 0.5; done
   cat "$logs/docker-plugin.log"
@@ -143,6 +154,15 @@ policy_pack() {
 stage policy policy_pack || grep -qE '^ +[0-9]+ failing' "$logs/policy.log" || failed=$((failed + 1)); count_mocha policy
 stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
+sast() { tools_ready && bash scripts/sast.sh; }
+stage sast sast; count_checkers sast sast
+# .pre-commit-config.yaml's local hooks on every file, with the pre-commit of checks/requirements-sast.txt.
+pre_commit() {
+  tools_ready >/dev/null || return 1
+  local venv; venv=$(ensure_tool_venv sast checks/requirements-sast.txt) || return 1
+  PRE_COMMIT_HOME="$cache/pre-commit" "$venv/bin/pre-commit" run --all-files --show-diff-on-failure
+}
+if stage pre-commit pre_commit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 engine_ready() { # [name] waits for a background `docker-env.sh up` (stages run in subshells: no `wait`)
   local name=${1:-docker-env}
@@ -159,15 +179,17 @@ pipeline() { # state
 }
 real_engine() {
   plugin_ready || return 1
+  tools_ready >/dev/null || return 1
   # shellcheck disable=SC1091
   ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
 }
 # On the containerd store: what depends on the store — the README's deploy command, the Heroku path
-# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options.
+# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options;
+# the DAST probe of the deployed container runs once, in real-engine.
 real_engine_containerd() {
   plugin_ready || return 1
   # shellcheck disable=SC1091
-  ( . "$containerd_state/env" && npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
+  ( . "$containerd_state/env" && ONEDIGEST_DAST=0 npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
       --extension ts --timeout 600000 --exit --parallel --jobs 3 test/engine/deployLocal.test.ts test/engine/stacks.test.ts test/engine/plugin.test.ts )
 }
 if [ "$docker_stages" = 1 ]; then

@@ -14,7 +14,7 @@ import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, retryDelay } from ".
 import { appProvider, logDrainProvider, releaseProvider } from "../providers/heroku/resources";
 import { HEROKU_APP_NAME } from "../providers/heroku";
 import type { AppOutputs, LogDrainOutputs, ReleaseInputs } from "../providers/heroku/operations";
-import { release } from "../providers/heroku/operations";
+import { release, withOwnHost } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
 import { PUSH, ROOT, TEST_SECRET, isSecret, pushLoginOf, reveal, runProgram, runProgramError } from "./mocks";
 import { plainStrings } from "./helpers";
@@ -286,6 +286,29 @@ describe("heroku: app resource (dynamic provider)", () => {
         assert.strictEqual(updated.outs!.webUrl, "https://onedigest-renamed-0123456789ab.herokuapp.com/");
         assert.deepStrictEqual(fake.apps.get(outs.appId)!.configVars, { SECRET_KEY: "s3cret" });
         outs = updated.outs!;
+    });
+
+    it("withOwnHost: FORCE_HTTPS as the app reads it adds the web URL's host, nothing else does", () => {
+        const url = "https://my-app-0123456789ab.herokuapp.com/";
+        for (const on of ["1", "TRUE", " yes ", "On"]) assert.deepStrictEqual(withOwnHost({ FORCE_HTTPS: on }, url), { FORCE_HTTPS: on, CANONICAL_HOST: "my-app-0123456789ab.herokuapp.com" }, on);
+        for (const off of ["0", "false", "no", "off", ""]) assert.deepStrictEqual(withOwnHost({ FORCE_HTTPS: off }, url), { FORCE_HTTPS: off }, off);
+        assert.deepStrictEqual(withOwnHost({ LOG_LEVEL: "INFO" }, url), { LOG_LEVEL: "INFO" });
+    });
+
+    it("with FORCE_HTTPS on, CANONICAL_HOST is the app's own host: at create, after a rename, gone with FORCE_HTTPS", async () => {
+        const https = { ...inputs(), name: "onedigest-https", configVars: { SECRET_KEY: "s3cret", FORCE_HTTPS: "1" } };
+        const created = (await appProvider.create(https)).outs!;
+        assert.deepStrictEqual(fake.apps.get(created.appId)!.configVars, { SECRET_KEY: "s3cret", FORCE_HTTPS: "1", CANONICAL_HOST: "onedigest-https-0123456789ab.herokuapp.com" });
+        assert.deepStrictEqual(created.configVars, https.configVars, "not an input: no diff on the next preview");
+        assert.strictEqual((await appProvider.diff!(created.appId, created, https)).changes, false);
+        const renamed = (await appProvider.update!(created.appId, created, { ...https, name: "onedigest-https2" })).outs!;
+        assert.strictEqual(fake.apps.get(created.appId)!.configVars.CANONICAL_HOST, "onedigest-https2-0123456789ab.herokuapp.com");
+        // Another change, no rename: the host the app has stays.
+        const logged = (await appProvider.update!(created.appId, renamed, { ...https, name: "onedigest-https2", configVars: { ...https.configVars, LOG_LEVEL: "INFO" } })).outs!;
+        assert.strictEqual(fake.apps.get(created.appId)!.configVars.CANONICAL_HOST, "onedigest-https2-0123456789ab.herokuapp.com");
+        await appProvider.update!(created.appId, logged, { ...https, name: "onedigest-https2", configVars: { SECRET_KEY: "s3cret", FORCE_HTTPS: "0" } });
+        assert.deepStrictEqual(fake.apps.get(created.appId)!.configVars, { SECRET_KEY: "s3cret", FORCE_HTTPS: "0" });
+        await appProvider.delete!(created.appId, renamed);
     });
 
     it("deletes the app (and tolerates one already gone)", async () => {

@@ -40,10 +40,22 @@ export async function syncConfigVars(client: HerokuClient, app: string, wanted: 
     await client.request("PATCH", `/apps/${app}/config-vars`, { body, app });
 }
 
+/**
+ * The config vars as the app gets them: with FORCE_HTTPS on, CANONICAL_HOST is the app's own host
+ * (its web URL's), where the redirect to HTTPS goes instead of the Host header a client sent (the
+ * app refuses to start with one and not the other). Heroku makes that host, with a random part,
+ * only when it creates the app, so it is set here and not in the program's inputs.
+ */
+export function withOwnHost(vars: Readonly<Record<string, string>>, webUrl: string): Record<string, string> {
+    // FORCE_HTTPS as the app reads it; CANONICAL_HOST is never in app.env (config.ts reserves it).
+    const forceHttps = ["1", "true", "yes", "on"].includes((vars.FORCE_HTTPS ?? "").trim().toLowerCase());
+    return forceHttps ? { ...vars, CANONICAL_HOST: new URL(webUrl).host } : { ...vars };
+}
+
 export async function createApp(client: HerokuClient, inputs: AppInputs): Promise<AppOutputs> {
     const body = { name: inputs.name, region: inputs.region, stack: "container", ...(inputs.team ? { team: inputs.team } : {}) };
     const created = await client.request<ApiApp>("POST", inputs.team ? "/teams/apps" : "/apps", { body, app: inputs.name });
-    await syncConfigVars(client, created.id, inputs.configVars);
+    await syncConfigVars(client, created.id, withOwnHost(inputs.configVars, created.web_url));
     return { ...inputs, appId: created.id, name: created.name, webUrl: created.web_url };
 }
 
@@ -78,8 +90,9 @@ export async function updateApp(client: HerokuClient, id: string, olds: AppOutpu
         // Heroku renames in place: same app ID, releases and add-ons kept; the web URL changes.
         current = await client.request<ApiApp>("PATCH", `/apps/${id}`, { body: { name: news.name }, app: olds.name });
     }
-    await syncConfigVars(client, id, news.configVars, olds.configVars);
-    return { ...news, appId: id, name: current?.name ?? news.name, webUrl: current?.web_url ?? olds.webUrl };
+    const webUrl = current?.web_url ?? olds.webUrl;
+    await syncConfigVars(client, id, withOwnHost(news.configVars, webUrl), withOwnHost(olds.configVars, olds.webUrl));
+    return { ...news, appId: id, name: current?.name ?? news.name, webUrl };
 }
 
 export async function deleteApp(client: HerokuClient, id: string, name: string): Promise<void> {

@@ -102,6 +102,15 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         assert.match(result.stdout, new RegExp(`^ok    local  http://localhost:${LOCAL_PORT}  ${outputs.imageId}  \\d+ ms$`, "m"));
     });
 
+    // The container as the local stack runs it, probed through its published port: wapiti, bounded
+    // to about two minutes, modules that need no outside network (scripts/dast.sh). Once, on the
+    // classic store (scripts/test.sh sets ONEDIGEST_DAST=0 for the containerd one: the same bits).
+    it("DAST: wapiti finds nothing above informational that checks/accepted-findings.txt gives no reason for", async function () {
+        if (process.env.ONEDIGEST_DAST === "0") this.skip();
+        const result = ok(await run("bash", ["scripts/dast.sh", `http://127.0.0.1:${LOCAL_PORT}/`], { cwd: dir, env, timeoutMs: 400_000 }), "scripts/dast.sh");
+        assert.match(result.stdout, /^dast: 2 passed, 0 failed$/m);
+    });
+
     it("verify: passes against the running container, and fails naming the target when the stack claims other bits", async () => {
         const good = ok(await deploy("verify", "--timeout", "30"), "deploy-local.sh verify");
         assert.match(good.stdout, new RegExp(`^ok    local  http://localhost:${LOCAL_PORT}  ${outputs.imageId}`, "m"));
