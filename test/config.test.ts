@@ -15,7 +15,7 @@ describe("config: defaults", () => {
         const config = loadConfig(sources({ app: { name: "shop" }, local: { port: 9000 } }));
         assert.deepStrictEqual(config.targets, ["local"]);
         assert.deepStrictEqual(config.app, { name: "shop", description: "onedigest Flask app", port: 8080, env: {} });
-        assert.deepStrictEqual(config.settings.local, { port: 9000, restart: "unless-stopped", memoryMb: 512 });
+        assert.deepStrictEqual(config.settings.local, { port: 9000, restart: "unless-stopped", memoryMb: 512, prometheusPort: 9090, scrapeSeconds: 15 });
         assert.deepStrictEqual(config.image, { source: "build", platform: "linux/amd64" });
     });
 });
@@ -75,7 +75,7 @@ describe("config: bad input, exact messages", () => {
         [
             "a typo in a field name",
             { local: { prot: 8081 } },
-            `onedigest:local.prot: got 8081; expected one of the fields port, restart, memoryMb. Fix: pulumi config rm --path onedigest:local.prot`,
+            `onedigest:local.prot: got 8081; expected one of the fields port, restart, memoryMb, prometheusPort, scrapeSeconds, alertForSeconds. Fix: pulumi config rm --path onedigest:local.prot`,
         ],
         [
             "a secret-like name in plain env",

@@ -41,6 +41,7 @@ const NAMED: ReadonlyArray<[type: string, input: string, rule: NameRule]> = [
     ["gcp:secretmanager/secret:Secret", "secretId", LIMITS.gcpSecret],
     ["pulumi-nodejs:dynamic/heroku:App", "name", LIMITS.herokuApp],
     ["docker:index/container:Container", "name", LIMITS.container],
+    ["docker:index/network:Network", "name", LIMITS.container],
 ];
 /** Inputs that hold a physical name on some resource type. */
 const NAME_INPUTS = ["name", "family", "bucketPrefix", "repositoryId", "accountId", "secretId", "serviceName", "dashboardName"];

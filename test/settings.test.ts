@@ -176,7 +176,7 @@ describe("settings: the edges of every range", () => {
 describe("settings: defaults when Pulumi.yaml gives none", () => {
     const app = { name: "shop", port: 8080 };
     const cases: Array<[kind: string, key: string, required: Record<string, unknown>, expected: Record<string, unknown>]> = [
-        ["local", "local", { port: 8080, memoryMb: 512 }, { port: 8080, restart: "unless-stopped", memoryMb: 512 }],
+        ["local", "local", { port: 8080, memoryMb: 512 }, { port: 8080, restart: "unless-stopped", memoryMb: 512, prometheusPort: 9090, scrapeSeconds: 15 }],
         ["aws-beanstalk", "beanstalk", { instanceType: "t3.small", minInstances: 1, maxInstances: 2, keepImages: 20 }, { region: "eu-west-1", instanceType: "t3.small", minInstances: 1, maxInstances: 2, deploymentPolicy: "RollingWithAdditionalBatch", certificateArn: undefined, domain: undefined, logRetentionDays: 30, keepImages: 20 }],
         [
             "aws-ecs",
