@@ -2,6 +2,7 @@
  * The one typed, validated view of stack config. Everything is checked here, before any resource
  * is registered; defaults come from the `config:` block of Pulumi.yaml and nowhere else.
  */
+import { createPublicKey } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -10,7 +11,8 @@ import { parse as parseYaml } from "yaml";
 
 import { modules, TARGET_KINDS, type TargetKind } from "./providers";
 import { herokuRegistryHost, pullProblem, readRegistryAuth, registryHost, type RegistryCredentials } from "./registryAuth";
-import { PLATFORMS, type Platform } from "./providers/types";
+import { PLATFORMS, type AlertSettings, type Platform } from "./providers/types";
+import { findCosign, type Signer } from "./registry/signatures";
 import { ConfigError, PROJECT, Reader, mergeDefaults, setCommand, type Problem } from "./validate";
 
 export const IMAGE_REF = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*@sha256:[0-9a-f]{64}$/;
@@ -29,10 +31,20 @@ export interface AppConfig {
     readonly env: Readonly<Record<string, string>>;
 }
 
+/** Whose signature an image from a registry must carry (`image.signedBy`); unset, none is checked. */
+type Signed = { readonly signedBy?: Signer };
+
+/** The cosign key every copy of a build is signed with (`image.signingKey` or `.signingKeyFile`). */
+export interface SigningKey {
+    readonly key: pulumi.Output<string>;
+    /** From COSIGN_PASSWORD, as cosign reads it; empty for a key made without one. */
+    readonly password: pulumi.Output<string>;
+}
+
 export type ImageConfig =
-    | { readonly source: "build"; readonly platform: Platform }
-    | { readonly source: "ref"; readonly platform: Platform; readonly ref: string }
-    | { readonly source: "promote"; readonly platform: Platform; readonly promoteFrom: string };
+    | ({ readonly source: "build"; readonly platform: Platform; readonly signing?: SigningKey } & Signed)
+    | ({ readonly source: "ref"; readonly platform: Platform; readonly ref: string } & Signed)
+    | ({ readonly source: "promote"; readonly platform: Platform; readonly promoteFrom: string } & Signed);
 
 export interface StackConfig {
     readonly stack: string;
@@ -45,6 +57,8 @@ export interface StackConfig {
     readonly settings: Readonly<Partial<Record<TargetKind, unknown>>>;
     /** How to log in to the registries images are pulled from. */
     readonly registries: RegistryCredentials;
+    /** Where alarms go and when they fire, for every target. */
+    readonly alerts: AlertSettings;
 }
 
 /** Where the program looks for Pulumi.yaml: next to this file, or one level up when precompiled. */
@@ -135,8 +149,68 @@ function readApp(r: Reader): AppConfig {
     return { name, description, port, env };
 }
 
-function readImage(r: Reader): ImageConfig {
-    r.rejectUnknown(["platform", "ref", "promoteFrom"]);
+const ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
+const DEPLOY_IDENTITY = "https://github.com/acme/shop/.github/workflows/deploy.yml@refs/heads/main";
+
+/**
+ * `image.signedBy`: a cosign public key (PEM), or a keyless certificate's identity and OIDC issuer.
+ * A stack that pulls its image (a pin, a promotion) verifies it with cosign, which must be on PATH.
+ */
+function readSignedBy(r: Reader, pulls: boolean, env: Readonly<Record<string, string | undefined>>): Signed {
+    const value = r.record.signedBy;
+    if (value === undefined || value === null) return {};
+    const key = r.path("signedBy");
+    const allowed = "{ key: <PEM public key, as in cosign.pub> } or { identity: <certificate identity>, issuer: <OIDC issuer https URL> }";
+    const keyFix = `pulumi config set --path ${key}.key -- "$(cat cosign.pub)"`;
+    const identityFix = `${setCommand(`${key}.identity`, DEPLOY_IDENTITY)} && ${setCommand(`${key}.issuer`, ACTIONS_ISSUER)}`;
+    const o = typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    const fields = o ? Object.keys(o).sort().join(",") : "";
+    if (o && fields === "key") {
+        const pem = typeof o.key === "string" ? o.key.trim() : "";
+        if (/PRIVATE KEY-----/.test(pem)) {
+            r.report("signedBy.key", undefined, "the PUBLIC key (cosign.pub): a private key must never be in stack config; make a new key pair, this one is exposed", keyFix, "a private key (not shown)");
+            return {};
+        }
+        if (!/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----$/.test(pem) || !parsesAsPublicKey(pem)) {
+            r.report("signedBy.key", o.key, "a PEM public key (-----BEGIN PUBLIC KEY----- …, as cosign generate-key-pair writes cosign.pub)", keyFix);
+            return {};
+        }
+        return cosignThere(r, pulls, env) ? { signedBy: { key: `${pem}\n` } } : {};
+    }
+    if (o && fields === "identity,issuer") {
+        const identity = typeof o.identity === "string" && o.identity.trim() !== "" ? o.identity : undefined;
+        const issuer = typeof o.issuer === "string" && /^https:\/\/[^\s/]+(\/\S*)?$/.test(o.issuer) ? o.issuer : undefined;
+        if (!identity) r.fail("signedBy.identity", o.identity, "a certificate identity (a keyless signer: the workflow's URL with its ref, or an email)", DEPLOY_IDENTITY);
+        if (!issuer) r.fail("signedBy.issuer", o.issuer, "the OIDC issuer of the signer's identity, an https URL", ACTIONS_ISSUER);
+        return identity && issuer && cosignThere(r, pulls, env) ? { signedBy: { identity, issuer } } : {};
+    }
+    r.report("signedBy", value, allowed, `pulumi config rm --path ${key} && ${keyFix}  (or: ${identityFix})`);
+    return {};
+}
+
+function parsesAsPublicKey(pem: string): boolean {
+    try {
+        return createPublicKey(pem).type === "public";
+    } catch {
+        return false;
+    }
+}
+
+/** A stack that checks signatures of what it pulls needs cosign; a build pulls nothing. */
+function cosignThere(r: Reader, pulls: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
+    if (!pulls || findCosign(env.PATH)) return true;
+    r.report(
+        "signedBy",
+        undefined,
+        "cosign v2 on PATH, which checks the signature of the image this stack pulls",
+        "bash ../shared/tools/supply-chain/install.sh ~/.cache/onedigest/supply-chain && . ~/.cache/onedigest/supply-chain/env.sh  (or install cosign from https://docs.sigstore.dev/cosign/system_config/installation/)",
+        "no cosign on PATH",
+    );
+    return false;
+}
+
+function readImage(r: Reader, env: Readonly<Record<string, string | undefined>>, secret: boolean): ImageConfig {
+    r.rejectUnknown(["platform", "ref", "promoteFrom", "signedBy", "signingKey", "signingKeyFile"]);
     const platform = r.oneOf("platform", PLATFORMS, "linux/amd64") ?? "linux/amd64";
     const ref = r.string("ref", "registry.example.com/app@sha256:<64 hex>", {
         pattern: IMAGE_REF,
@@ -154,9 +228,67 @@ function readImage(r: Reader): ImageConfig {
             `pulumi config rm --path ${r.path("ref")}  (or: pulumi config rm --path ${r.path("promoteFrom")})`,
         );
     }
-    if (ref) return { source: "ref", platform, ref };
-    if (promoteFrom) return { source: "promote", platform, promoteFrom };
-    return { source: "build", platform };
+    const signed = readSignedBy(r, ref !== undefined || promoteFrom !== undefined, env);
+    const signing = readSigningKey(r, ref !== undefined || promoteFrom !== undefined, secret, env);
+    if (ref) return { source: "ref", platform, ref, ...signed };
+    if (promoteFrom) return { source: "promote", platform, promoteFrom, ...signed };
+    return { source: "build", platform, ...signed, ...(signing ? { signing } : {}) };
+}
+
+/**
+ * `image.signingKey` (a secret: the cosign private key's PEM) or `image.signingKeyFile` (a path to
+ * it): what a build stack signs each pushed copy with. Never plain config; only a build signs.
+ */
+function readSigningKey(r: Reader, pulls: boolean, secret: boolean, env: Readonly<Record<string, string | undefined>>): SigningKey | undefined {
+    const inline = r.record.signingKey;
+    const file = r.record.signingKeyFile;
+    if (inline === undefined && file === undefined) return undefined;
+    const keyFix = `pulumi config set --secret --path ${r.path("signingKey")} -- "$(cat cosign.key)"`;
+    const fileFix = setCommand(r.path("signingKeyFile"), "/run/secrets/cosign.key");
+    if (pulls) {
+        r.report(inline !== undefined ? "signingKey" : "signingKeyFile", undefined, "no signing key on a stack that pulls its image: a stack signs only what it builds", `pulumi config rm --path ${r.path(inline !== undefined ? "signingKey" : "signingKeyFile")}`, "a value (not shown)");
+        return undefined;
+    }
+    let pem: string | undefined;
+    if (inline !== undefined) {
+        if (file !== undefined) return r.report("signingKeyFile", file, `not both ${r.path("signingKey")} and ${r.path("signingKeyFile")}`, `pulumi config rm --path ${r.path("signingKeyFile")}`);
+        if (!secret) return r.report("signingKey", undefined, "a secret value: a private key is never stored in plain config", keyFix, "a value (not shown: it is a private key)");
+        pem = typeof inline === "string" ? inline : undefined;
+    } else if (typeof file === "string" && file !== "") {
+        try {
+            pem = fs.readFileSync(file, "utf8");
+        } catch (err) {
+            return r.report("signingKeyFile", file, `a readable file holding a cosign private key (${(err as NodeJS.ErrnoException).code ?? "unreadable"})`, fileFix);
+        }
+    } else {
+        return r.fail("signingKeyFile", file, "a path to a cosign private key file", "/run/secrets/cosign.key");
+    }
+    if (pem === undefined || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) {
+        return r.report(inline !== undefined ? "signingKey" : "signingKeyFile", undefined, "a cosign private key (PEM: -----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----, as cosign generate-key-pair writes cosign.key)", inline !== undefined ? keyFix : fileFix, "a value that is not one (not shown)");
+    }
+    return { key: pulumi.secret(pem), password: pulumi.secret(env.COSIGN_PASSWORD ?? "") };
+}
+
+/**
+ * An email address as the HTML standard's `<input type="email">` accepts one (WHATWG HTML, "Valid
+ * e-mail address"): what every platform's email channel takes.
+ */
+export const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+function readAlerts(r: Reader, raw: unknown): AlertSettings {
+    // Not an object at all: that one problem says it; its fields would only repeat it.
+    if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) return { errorRatePercent: 5, latencyP99Ms: 1000, unhealthyMinutes: 3 };
+    r.rejectUnknown(["email", "errorRatePercent", "latencyP99Ms", "unhealthyMinutes"]);
+    const email = r.string("email", "oncall@example.com", { pattern: EMAIL, allowed: "an email address such as oncall@example.com" });
+    const errorRatePercent = r.number("errorRatePercent", 0.1, 100, 5);
+    if (errorRatePercent === undefined && !r.has("errorRatePercent")) r.fail("errorRatePercent", undefined, "a number from 0.1 to 100", 5);
+    return {
+        ...(email ? { email } : {}),
+        errorRatePercent: errorRatePercent ?? 5,
+        // Cloud Run and the load balancers end a request at 60 s: a slower p99 is never measured.
+        latencyP99Ms: r.requiredInteger("latencyP99Ms", 10, 60000, 1000),
+        unhealthyMinutes: r.requiredInteger("unhealthyMinutes", 1, 60, 3),
+    };
 }
 
 /** Everything `loadConfig` reads, so tests can pass plain values. */
@@ -181,7 +313,7 @@ export interface ConfigSources {
 
 /** The project's own keys; anything else under `onedigest:` is a mistake. */
 export function knownKeys(): string[] {
-    return ["targets", "secretKey", "herokuApiKey", "registryAuth", "app", "image", ...Object.values(modules).map((m) => m.settingsKey)];
+    return ["targets", "secretKey", "herokuApiKey", "registryAuth", "app", "image", "alerts", ...Object.values(modules).map((m) => m.settingsKey)];
 }
 
 /** The config keys the engine marked secret (it lists a key whose any part was set with --secret). */
@@ -236,7 +368,8 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
     const app = readApp(new Reader(`${PROJECT}:app`, value("app"), problems));
     const organization = sources.organization ?? "organization";
     const project = sources.project ?? PROJECT;
-    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems));
+    let image = readImage(new Reader(`${PROJECT}:image`, value("image"), problems), sources.env, (sources.secretKeys ?? []).includes(`${PROJECT}:image`));
+    const alerts = readAlerts(new Reader(`${PROJECT}:alerts`, value("alerts"), problems), value("alerts"));
     if (image.source === "promote" && !image.promoteFrom.includes("/")) {
         image = { ...image, promoteFrom: `${organization}/${project}/${image.promoteFrom}` };
     }
@@ -289,5 +422,6 @@ export function loadConfig(sources: ConfigSources = runtimeSources(), defaults =
         image,
         settings,
         registries,
+        alerts,
     };
 }

@@ -9,10 +9,12 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
-import { projectRoot, type AppConfig, type ImageConfig } from "./config";
+import { projectRoot, type AppConfig, type ImageConfig, type SigningKey } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
 import { RegistryClient, readRegistryImage, splitDigestRef, type Login, type RegistryImage } from "./registry/client";
 import { RegistryPush } from "./registry/push";
+import { RegistrySignature } from "./registry/sign";
+import { verifySignature, type Signer, type SignatureLogin } from "./registry/signatures";
 import { dockerHost, loginFor, registryHost, registryProvider, type RegistryCredentials, type RegistryLogin } from "./registryAuth";
 import { PROJECT } from "./validate";
 
@@ -85,6 +87,7 @@ class Artifact implements ImageArtifact {
         readonly imageId: pulumi.Output<string>,
         readonly platform: Platform,
         tag: docker.Tag,
+        private readonly signing?: SigningKey,
     ) {
         this.localRef = pulumi.all([tag.targetImage, tag.sourceImageId, imageId]).apply(([name, engineId, id]) => localRef(name, engineId, id));
     }
@@ -109,7 +112,15 @@ class Artifact implements ImageArtifact {
             },
             opts,
         );
-        return { digest: pushed.digest, ref: pushed.ref, resources: [pushed] };
+        // A build's copies are signed where the registry can hold a signature: Heroku's takes Docker
+        // v2 image manifests only, and cosign's signatures are OCI artifacts.
+        if (!this.signing || registry.manifest === "docker-v2") return { digest: pushed.digest, ref: pushed.ref, resources: [pushed] };
+        const signature = new RegistrySignature(
+            `${name}-signature`,
+            { ref: pushed.ref, server: registry.server, username: registry.username, password: registry.password, signingKey: this.signing.key, signingKeyPassword: this.signing.password },
+            { ...opts, dependsOn: [pushed] },
+        );
+        return { digest: pushed.digest, ref: pushed.ref, resources: [pushed, signature] };
     }
 }
 
@@ -157,14 +168,30 @@ async function configDigest(ref: string, platform: string, login: pulumi.Output<
  * (a stack that exports no image, an image in a registry this stack cannot log in to, or an image
  * whose config digest is not the imageId the stack exports stops the program with its own message).
  */
-export async function lookUpImage(config: ImageConfig, registries: RegistryCredentials, opts: pulumi.CustomResourceOptions = {}, read: RegistryReader = readFromRegistry): Promise<RegistryRef | undefined> {
+/** Checks that a reference carries the signer's signature over its digest; throws why not. */
+export type SignatureVerifier = (ref: string, signer: Signer, login: SignatureLogin, what: string) => Promise<void>;
+
+/** With `image.signedBy` set, bits this stack did not build deploy only with that signer's signature. */
+async function checkSigned(config: ImageConfig, ref: string, login: pulumi.Output<RegistryLogin>, what: string, verify: SignatureVerifier): Promise<void> {
+    if (config.signedBy) await verify(ref, config.signedBy, await loginValues(login), what);
+}
+
+export async function lookUpImage(
+    config: ImageConfig,
+    registries: RegistryCredentials,
+    opts: pulumi.CustomResourceOptions = {},
+    read: RegistryReader = readFromRegistry,
+    verify: SignatureVerifier = verifySignature,
+): Promise<RegistryRef | undefined> {
     switch (config.source) {
         case "build":
             return undefined;
         case "ref": {
             const what = `${PROJECT}:image.ref`;
             const login = loginFor(registryHost(config.ref), registries, what);
-            return { ref: config.ref, imageId: checkImageId(await configDigest(config.ref, config.platform, login, read, what), `the config digest of ${config.ref}`), login };
+            const imageId = checkImageId(await configDigest(config.ref, config.platform, login, read, what), `the config digest of ${config.ref}`);
+            await checkSigned(config, config.ref, login, what, verify);
+            return { ref: config.ref, imageId, login };
         }
         case "promote": {
             const from = new pulumi.StackReference(config.promoteFrom, { name: config.promoteFrom }, opts);
@@ -175,6 +202,7 @@ export async function lookUpImage(config: ImageConfig, registries: RegistryCrede
             // The bits in the registry must be the bits the other stack tested; refuse anything else.
             const got = await configDigest(ref, config.platform, login, read, `promotion from ${config.promoteFrom}`);
             if (got !== imageId) throw new pulumi.RunError(`promotion refused: ${config.promoteFrom} exports imageId ${imageId} but its image ${ref} has config digest ${got}`);
+            await checkSigned(config, ref, login, `promotion from ${config.promoteFrom}`, verify);
             return { ref, imageId, login };
         }
     }
@@ -218,7 +246,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
             );
             // For a local (skipPush) image, repoDigest is the config digest, on either image store.
             const imageId = image.repoDigest.apply((id) => checkImageId(id, "the built image's ID"));
-            return new Artifact(imageId, config.platform, localTag(app, image.imageName, imageId, opts));
+            return new Artifact(imageId, config.platform, localTag(app, image.imageName, imageId, opts), config.signing);
         }
         case "ref":
         case "promote": {

@@ -29,12 +29,14 @@ export = async () => {
 
     const deployed: Array<[TargetKind, Deployment]> = config.targets.map((kind, i) => [
         kind,
-        modules[kind].deploy(`${config.app.name}-${kind}`, { app, image, settings: prepared[i], shared }),
+        modules[kind].deploy(`${config.app.name}-${kind}`, { app, image, settings: prepared[i], shared, alerts: config.alerts }),
     ]);
 
     return {
         imageId: image.imageId,
         deployments: pulumi.output(Object.fromEntries(deployed.map(([kind, d]) => [kind, exportable(d)]))),
         url: deployed[0][1].url,
+        // What the alarms fire on (not where they go): scripts/verify.sh --load reports the headroom.
+        alerts: { errorRatePercent: config.alerts.errorRatePercent, latencyP99Ms: config.alerts.latencyP99Ms, unhealthyMinutes: config.alerts.unhealthyMinutes },
     };
 };

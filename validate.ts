@@ -110,9 +110,9 @@ export class Reader {
         return undefined;
     }
 
-    /** Records a problem with its own fix command. */
-    report(field: string, value: unknown, allowed: string, fix: string): undefined {
-        this.problems.push({ key: this.path(field), value, allowed, fix });
+    /** Records a problem with its own fix command; `shown` stands for a value that must not be printed. */
+    report(field: string, value: unknown, allowed: string, fix: string, shown?: string): undefined {
+        this.problems.push({ key: this.path(field), value, allowed, fix, ...(shown === undefined ? {} : { shown }) });
         return undefined;
     }
 
@@ -160,6 +160,18 @@ export class Reader {
             return example;
         }
         return this.integer(field, min, max, example) ?? example;
+    }
+
+    /** A number from `min` to `max`, fractions allowed (a percentage such as 0.5). */
+    number(field: string, min: number, max: number, example: number): number | undefined {
+        const value = this.record[field];
+        if (value === undefined || value === null) return undefined;
+        // `pulumi config set --path … 2.5` stores the string "2.5" (only integers become numbers).
+        const parsed = typeof value === "string" && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+        if (typeof parsed !== "number" || !Number.isFinite(parsed) || parsed < min || parsed > max) {
+            return this.fail(field, value, `a number from ${min} to ${max}`, example);
+        }
+        return parsed;
     }
 
     boolean(field: string, example: boolean): boolean | undefined {

@@ -4,6 +4,7 @@ import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+import { alarmActions, beanstalkDashboardBody, dashboardUrl, environmentHealthAlarm, errorRatioAlarm, latencyAlarm, loadBalancerDimension, sharedAlertTopic } from "./awsMonitoring";
 import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, findRetained, requireAwsRegion, sharedEcr, sharedSecretKey, type Retained } from "./awsShared";
 import { LIMITS } from "./names";
 import { TargetComponent, plainEnv, scopedName } from "./shared";
@@ -157,7 +158,7 @@ export class BeanstalkEnvironment extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<BeanstalkSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:BeanstalkEnvironment", name, {}, opts);
-        const { app, image, settings: s, shared } = args;
+        const { app, image, settings: s, shared, alerts } = args;
         const child = { parent: this };
         const ecr = sharedEcr(shared, app, image, s.keepImages, s.retained);
         const secretKey = sharedSecretKey(shared, app, s.retained);
@@ -263,6 +264,31 @@ export class BeanstalkEnvironment extends TargetComponent {
             // A fixed name cannot be taken by a replacement while the old environment holds it.
             { ...child, dependsOn: grants, ignoreChanges: ["solutionStackName"], deleteBeforeReplace: true },
         );
+        // Down: the environment's enhanced health; failing and slow: at the load balancer Beanstalk
+        // made for it (the environment reports it by ARN).
+        const topic = sharedAlertTopic(shared, app, alerts);
+        const loadBalancer = environment.loadBalancers.apply((lbs) => loadBalancerDimension((lbs ?? [])[0] ?? ""));
+        const what = `${app.name} (${app.stack}) on Beanstalk`;
+        const alarm = (role: string, make: (alarmName: string) => aws.cloudwatch.MetricAlarmArgs) =>
+            new aws.cloudwatch.MetricAlarm(`${name}-${role}`, { ...make(scopedName(app, LIMITS.alarm, "beanstalk", role)), ...alarmActions(topic) }, child);
+        const alarms = [
+            alarm("health", (n) => environmentHealthAlarm(n, what, environment.name, alerts)),
+            alarm("errors", (n) => errorRatioAlarm(n, what, { LoadBalancer: loadBalancer }, alerts)),
+            alarm("latency", (n) => latencyAlarm(n, what, { LoadBalancer: loadBalancer }, alerts)),
+        ];
+        const dashboard = new aws.cloudwatch.Dashboard(
+            `${name}-dashboard`,
+            {
+                dashboardName: scopedName(app, LIMITS.dashboard, "beanstalk"),
+                dashboardBody: pulumi
+                    .all([loadBalancer, environment.name, environment.autoscalingGroups.apply((groups) => (groups ?? [])[0] ?? ""), ...alarms.map((a) => a.arn)])
+                    .apply(([lb, environmentName, autoScalingGroup, ...alarmArns]) =>
+                        beanstalkDashboardBody({ region: s.region, loadBalancer: lb, environment: environmentName, autoScalingGroup, alarmArns, alerts }),
+                    ),
+            },
+            child,
+        );
+
         const https = s.certificateArn !== undefined;
         const host = s.domain ? pulumi.output(s.domain) : environment.cname;
         // Until the domain points at the environment, its own CNAME serves it (origin).
@@ -271,6 +297,7 @@ export class BeanstalkEnvironment extends TargetComponent {
             image: ecr.pushed.ref,
             imageId: image.imageId,
             ...(s.domain ? { origin: environment.cname, dnsRecord: pulumi.interpolate`${s.domain} CNAME ${environment.cname}` } : {}),
+            dashboard: dashboard.dashboardName.apply((dashboardName) => dashboardUrl(s.region, dashboardName)),
         });
     }
 }

@@ -2,6 +2,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
+import { alarmActions, dashboardUrl, ecsDashboardBody, errorRatioAlarm, latencyAlarm, sharedAlertTopic, unhealthyHostsAlarm } from "./awsMonitoring";
 import { LOG_RETENTION_DAYS, readHttps, TLS_POLICY, assumeRolePolicy, findRetained, requireAwsRegion, sharedEcr, sharedSecretKey, type Retained } from "./awsShared";
 import { LIMITS, physicalName } from "./names";
 import { TargetComponent, plainEnv, scopedName } from "./shared";
@@ -148,7 +149,7 @@ export class EcsService extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<EcsSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:aws:EcsService", name, {}, opts);
-        const { app, image, settings: s, shared } = args;
+        const { app, image, settings: s, shared, alerts } = args;
         const child = { parent: this };
         const https = s.certificateArn !== undefined;
 
@@ -297,6 +298,15 @@ export class EcsService extends TargetComponent {
             { ...child, dependsOn: grants },
         );
 
+        // Down, failing, slow: the three signals, at the target group. A deployment during which
+        // any of them alarms rolls back (the service's deployment alarms below).
+        const topic = sharedAlertTopic(shared, app, alerts);
+        const dimensions = { LoadBalancer: alb.arnSuffix, TargetGroup: targetGroup.arnSuffix };
+        const what = `${app.name} (${app.stack}) on ECS`;
+        const alarm = (role: string, make: typeof errorRatioAlarm) =>
+            new aws.cloudwatch.MetricAlarm(`${name}-${role}`, { ...make(scopedName(app, LIMITS.alarm, "ecs", role), what, dimensions, alerts), ...alarmActions(topic) }, child);
+        const alarms = [alarm("unhealthy", unhealthyHostsAlarm), alarm("errors", errorRatioAlarm), alarm("latency", latencyAlarm)];
+
         const service = new aws.ecs.Service(
             `${name}-service`,
             {
@@ -308,6 +318,7 @@ export class EcsService extends TargetComponent {
                 networkConfiguration: { subnets: taskSubnets, securityGroups: [taskSg.id], assignPublicIp: s.taskSubnetIds === undefined },
                 loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: "app", containerPort: app.port }],
                 deploymentCircuitBreaker: { enable: true, rollback: true },
+                alarms: { alarmNames: alarms.map((a) => a.name), enable: true, rollback: true },
                 deploymentMinimumHealthyPercent: 100,
                 deploymentMaximumPercent: 200,
                 healthCheckGracePeriodSeconds: s.healthCheckGraceSeconds,
@@ -347,6 +358,19 @@ export class EcsService extends TargetComponent {
             child,
         );
 
+        const dashboard = new aws.cloudwatch.Dashboard(
+            `${name}-dashboard`,
+            {
+                dashboardName: scopedName(app, LIMITS.dashboard, "ecs"),
+                dashboardBody: pulumi
+                    .all([alb.arnSuffix, targetGroup.arnSuffix, cluster.name, service.name, ...alarms.map((a) => a.arn)])
+                    .apply(([loadBalancer, tg, clusterName, serviceName, ...alarmArns]) =>
+                        ecsDashboardBody({ region: s.region, loadBalancer, targetGroup: tg, cluster: clusterName, service: serviceName, alarmArns, alerts }),
+                    ),
+            },
+            child,
+        );
+
         const host = s.domain ? pulumi.output(s.domain) : alb.dnsName;
         // The domain's DNS is the user's to point at the ALB this very `up` created; until then the
         // ALB's own name serves it (origin), and dnsRecord says what to create.
@@ -355,6 +379,7 @@ export class EcsService extends TargetComponent {
             image: ecr.pushed.ref,
             imageId: image.imageId,
             ...(s.domain ? { origin: alb.dnsName, dnsRecord: pulumi.interpolate`${s.domain} CNAME ${alb.dnsName}` } : {}),
+            dashboard: dashboard.dashboardName.apply((dashboardName) => dashboardUrl(s.region, dashboardName)),
         });
     }
 }

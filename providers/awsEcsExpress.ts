@@ -201,10 +201,9 @@ export class EcsExpressService extends TargetComponent {
                 primaryContainer: {
                     image: ecr.pushed.ref,
                     containerPort: app.port,
-                    // Behind Express's load balancer (one proxy), which serves HTTPS only on the
-                    // service's own host: FORCE_HTTPS redirects to the request's host, that one
-                    // (docs/configuration.md, `aws-ecs-express`, on CANONICAL_HOST).
-                    environments: image.imageId.apply((imageId) => environment(plainEnv(app, { port: true, proxies: 1, imageId, https: true }))),
+                    // Behind Express's load balancer (one proxy), which serves HTTPS only: the app
+                    // redirects nothing (docs/configuration.md, `aws-ecs-express`).
+                    environments: image.imageId.apply((imageId) => environment(plainEnv(app, { port: true, proxies: 1, imageId, frontEndHttps: true }))),
                     secrets: pulumi.all([secretKey.secret.arn, secretKey.versionId]).apply(([arn, versionId]) => [secretKeyRef(arn, versionId)]),
                     awsLogsConfigurations: [{ logGroup: logGroup.name, logStreamPrefix: "app" }],
                 },

@@ -15,6 +15,7 @@ export const PROBES: Readonly<Record<string, { readonly configKey: string; reado
     "artifactregistry.googleapis.com": { configKey: "artifactRegistryCustomEndpoint", base: "https://artifactregistry.googleapis.com/v1/", path: (p, r) => `projects/${p}/locations/${r}/repositories?pageSize=1` },
     "secretmanager.googleapis.com": { configKey: "secretManagerCustomEndpoint", base: "https://secretmanager.googleapis.com/v1/", path: (p) => `projects/${p}/secrets?pageSize=1` },
     "iam.googleapis.com": { configKey: "iamCustomEndpoint", base: "https://iam.googleapis.com/v1/", path: (p) => `projects/${p}/serviceAccounts?pageSize=1` },
+    "monitoring.googleapis.com": { configKey: "monitoringCustomEndpoint", base: "https://monitoring.googleapis.com/v3/", path: (p) => `projects/${p}/uptimeCheckConfigs?pageSize=1` },
 };
 
 export interface ApisInputs {

@@ -4,9 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { ApisReady } from "./gcpApis";
 import { PROBES } from "./gcpApisOperations";
+import { alertPolicy, dashboardJson, dashboardUrl, errorRatioCondition, latencyCondition, uptimeAlertCondition } from "./gcpMonitoring";
 import { LIMITS, physicalName } from "./names";
 import { TargetComponent, findOptional, isProductionStack, plainEnv, scopedName } from "./shared";
-import { requestsInFlight, type TargetArgs, type TargetModule } from "./types";
+import { requestsInFlight, type AlertSettings, type AppSpec, type TargetArgs, type TargetModule } from "./types";
 
 export const CLOUD_RUN_CPUS = ["1", "2", "4", "6", "8"] as const;
 export const CLOUD_RUN_MEMORY = ["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi", "24Gi", "32Gi"] as const;
@@ -23,7 +24,14 @@ export const INGRESS = {
  * through it when it enables any other (resource_google_project_service.go, Read), so on a fresh
  * project it must be on before the rest.
  */
-export const REQUIRED_APIS = ["cloudresourcemanager.googleapis.com", "run.googleapis.com", "artifactregistry.googleapis.com", "secretmanager.googleapis.com", "iam.googleapis.com"] as const;
+export const REQUIRED_APIS = [
+    "cloudresourcemanager.googleapis.com",
+    "run.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "secretmanager.googleapis.com",
+    "iam.googleapis.com",
+    "monitoring.googleapis.com",
+] as const;
 
 export interface CloudRunSettings {
     readonly project: string;
@@ -66,7 +74,7 @@ export class CloudRunService extends TargetComponent {
 
     constructor(name: string, args: TargetArgs<CloudRunSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:gcp:CloudRunService", name, {}, opts);
-        const { app, image, settings: s } = args;
+        const { app, image, settings: s, alerts } = args;
         const child = { parent: this };
         const project = s.project;
 
@@ -168,7 +176,7 @@ export class CloudRunService extends TargetComponent {
                             image: pushed.ref,
                             ports: { containerPort: app.port },
                             envs: [
-                                ...Object.entries(plainEnv(app, { port: false, proxies: 1 }))
+                                ...Object.entries(plainEnv(app, { port: false, proxies: 1, frontEndHttps: true }))
                                     .sort(([a], [b]) => a.localeCompare(b))
                                     .map(([envName, value]) => ({ name: envName, value })),
                                 // The config digest it runs, reported by /healthcheck.
@@ -184,7 +192,50 @@ export class CloudRunService extends TargetComponent {
             },
             { ...child, dependsOn: [apisReady, secretAccess, ...pushed.resources] },
         );
-        this.publish({ url: this.service.uri, image: pushed.ref, imageId: image.imageId });
+        const dashboard = this.monitor(name, app, s, alerts, apisReady);
+        this.publish({ url: this.service.uri, image: pushed.ref, imageId: image.imageId, dashboard: dashboard.id.apply((id) => dashboardUrl(project, id)) });
+    }
+
+    /**
+     * Down, failing, slow in Cloud Monitoring, to the alert email's channel: an uptime check of the
+     * health path where the service is reachable from the internet (public, all ingress), alert
+     * policies on it and on the service's request metrics, and the service's dashboard.
+     */
+    private monitor(name: string, app: AppSpec, s: CloudRunSettings, alerts: AlertSettings, apisReady: pulumi.Resource): gcp.monitoring.Dashboard {
+        const child = { parent: this, dependsOn: [apisReady] };
+        const project = s.project;
+        const service = scopedName(app, LIMITS.cloudRunService);
+        const what = `${app.name} (${app.stack}) on Cloud Run`;
+        const channels = alerts.email
+            ? [
+                  new gcp.monitoring.NotificationChannel(
+                      `${name}-alert-email`,
+                      { project, type: "email", displayName: `${what}: alerts`, labels: { email_address: alerts.email }, enabled: true },
+                      child,
+                  ).name,
+              ]
+            : [];
+        const policy = (role: string, displayName: string, condition: gcp.types.input.monitoring.AlertPolicyCondition, documentation: string) =>
+            new gcp.monitoring.AlertPolicy(`${name}-${role}`, alertPolicy(project, `${what}: ${displayName}`, condition, channels, documentation), child);
+        if (s.public && s.ingress === "all") {
+            const host = this.service.uri.apply((uri) => new URL(uri).host);
+            const uptime = new gcp.monitoring.UptimeCheckConfig(
+                `${name}-uptime`,
+                {
+                    project,
+                    displayName: `${what}: ${app.healthPath}`,
+                    timeout: "10s",
+                    period: "60s",
+                    httpCheck: { path: app.healthPath, port: 443, useSsl: true, validateSsl: true, requestMethod: "GET", acceptedResponseStatusCodes: [{ statusClass: "STATUS_CLASS_2XX" }] },
+                    monitoredResource: { type: "uptime_url", labels: { project_id: project, host } },
+                },
+                child,
+            );
+            policy("down", "down", uptimeAlertCondition(uptime.uptimeCheckId, host, alerts), `${app.healthPath} has not answered 2xx over HTTPS from more than one region for ${alerts.unhealthyMinutes} minute(s). See the service's logs and revisions in the Cloud Run console.`);
+        }
+        policy("errors", "failing", errorRatioCondition(project, service, alerts), `More than ${alerts.errorRatePercent}% of requests answered 5xx for ${alerts.unhealthyMinutes} minute(s). See the service's logs in the Cloud Run console.`);
+        policy("latency", "slow", latencyCondition(project, service, alerts), `The 99th percentile of request latency was above ${alerts.latencyP99Ms} ms for ${alerts.unhealthyMinutes} minute(s). See the service's metrics in the Cloud Run console.`);
+        return new gcp.monitoring.Dashboard(`${name}-dashboard`, { project, dashboardJson: dashboardJson({ project, service, displayName: what, alerts }) }, child);
     }
 }
 

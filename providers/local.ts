@@ -2,6 +2,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+import { APP_ALIAS, CONFIG_FILE, MONITOR_LABEL, PROMETHEUS_PORT, RULES_FILE, alertRules, metricsPortOf, prometheusCommand, prometheusConfig, prometheusImage, prometheusSettings } from "./localMonitoring";
 import { LIMITS } from "./names";
 import { TargetComponent, envList, plainEnv, scopedName } from "./shared";
 import { GRACEFUL_TIMEOUT_SECONDS, PLATFORMS, type TargetArgs, type TargetModule } from "./types";
@@ -15,14 +16,24 @@ export interface LocalSettings {
     readonly restart: (typeof RESTART_POLICIES)[number];
     /** Memory limit. @default 512 */
     readonly memoryMb: number;
+    /** Host port on 127.0.0.1 of the Prometheus beside the app (its UI and API). @default 9090 */
+    readonly prometheusPort: number;
+    /** How often Prometheus scrapes the app and evaluates the alert rules. @default 15 */
+    readonly scrapeSeconds: number;
+    /** How long a rule's condition must hold before it fires. @default alerts.unhealthyMinutes in seconds */
+    readonly alertForSeconds?: number;
 }
 
 export class LocalContainer extends TargetComponent {
     readonly container: docker.Container;
+    readonly network: docker.Network;
+    readonly prometheus: docker.Container;
 
     constructor(name: string, args: TargetArgs<LocalSettings>, opts?: pulumi.ComponentResourceOptions) {
         super("onedigest:local:Container", name, {}, opts);
         const { app, image, settings } = args;
+        // The app and its Prometheus only: the metrics port is reached on this network, never published.
+        this.network = new docker.Network(`${name}-network`, { name: scopedName(app, LIMITS.container, "net"), driver: "bridge" }, { parent: this });
         this.container = new docker.Container(
             `${name}-container`,
             {
@@ -35,6 +46,7 @@ export class LocalContainer extends TargetComponent {
                     pulumi.all([app.secretKey, image.imageId]).apply(([secretKey, imageId]) => [...envList(plainEnv(app, { port: true, proxies: 0, imageId })), `SECRET_KEY=${secretKey}`]),
                 ),
                 ports: [{ internal: app.port, external: settings.port, ip: "127.0.0.1" }],
+                networksAdvanced: [{ name: this.network.name, aliases: [APP_ALIAS] }],
                 restart: settings.restart,
                 memory: settings.memoryMb,
                 // No swap: the limit is the limit, as on every cloud target. Left unset, the engine
@@ -52,7 +64,46 @@ export class LocalContainer extends TargetComponent {
             },
             { parent: this, deleteBeforeReplace: true, additionalSecretOutputs: ["envs"] },
         );
-        this.publish({ url: pulumi.output(`http://localhost:${settings.port}`), image: image.localRef, imageId: image.imageId });
+        this.prometheus = this.watch(name, args);
+        this.publish({
+            url: pulumi.output(`http://localhost:${settings.port}`),
+            image: image.localRef,
+            imageId: image.imageId,
+            // Once Prometheus runs: its UI, with the alert rules' state under /alerts.
+            dashboard: this.prometheus.id.apply(() => `http://127.0.0.1:${settings.prometheusPort}`),
+        });
+    }
+
+    /** Prometheus beside the app: the three alert rules from the stack's thresholds, its UI on loopback. */
+    private watch(name: string, args: TargetArgs<LocalSettings>): docker.Container {
+        const { app, settings, alerts } = args;
+        const s = prometheusSettings(settings, alerts);
+        // Pulled when absent (by digest), kept when the stack goes: other stacks may run it.
+        const image = new docker.RemoteImage(`${name}-prometheus-image`, { name: prometheusImage(), keepLocally: true }, { parent: this });
+        return new docker.Container(
+            `${name}-prometheus`,
+            {
+                name: scopedName(app, LIMITS.container, "prometheus"),
+                image: image.imageId,
+                command: prometheusCommand(),
+                // Written before it starts; a new configuration is a new container (uploads are ForceNew).
+                uploads: [
+                    { file: CONFIG_FILE, content: prometheusConfig(s, metricsPortOf(app.env)) },
+                    { file: RULES_FILE, content: alertRules(alerts, s) },
+                ],
+                networksAdvanced: [{ name: this.network.name }],
+                labels: [MONITOR_LABEL],
+                ports: [{ internal: PROMETHEUS_PORT, external: settings.prometheusPort, ip: "127.0.0.1" }],
+                restart: settings.restart,
+                memory: 256,
+                memorySwap: 256,
+                capabilities: { drops: ["ALL"] },
+                securityOpts: ["no-new-privileges:true"],
+                logDriver: "json-file",
+                logOpts: { "max-size": "10m", "max-file": "3" },
+            },
+            { parent: this, deleteBeforeReplace: true, dependsOn: [this.container] },
+        );
     }
 }
 
@@ -63,11 +114,21 @@ export const local: TargetModule<LocalSettings> = {
     // Only this machine's container uses the key: one generated into the stack's state is enough.
     generatedSecretKeyIsEnough: true,
     parse(r) {
-        r.rejectUnknown(["port", "restart", "memoryMb"]);
+        r.rejectUnknown(["port", "restart", "memoryMb", "prometheusPort", "scrapeSeconds", "alertForSeconds"]);
+        const port = r.requiredInteger("port", 1024, 65535, 8080);
+        // Pulumi.yaml gives these defaults too; a project without them still gets a Prometheus.
+        const prometheusPort = r.integer("prometheusPort", 1024, 65535, 9090) ?? 9090;
+        if (prometheusPort === port) {
+            r.report("prometheusPort", prometheusPort, `a port other than onedigest:local.port (${port}): both are published on 127.0.0.1`, `pulumi config set --path ${r.path("prometheusPort")} ${port === 9090 ? 9091 : 9090}`);
+        }
+        const alertForSeconds = r.integer("alertForSeconds", 0, 86400, 180);
         return {
-            port: r.requiredInteger("port", 1024, 65535, 8080),
+            port,
             restart: r.oneOf("restart", RESTART_POLICIES, "unless-stopped") ?? "unless-stopped",
             memoryMb: r.requiredInteger("memoryMb", 64, 65536, 512),
+            prometheusPort,
+            scrapeSeconds: r.integer("scrapeSeconds", 1, 300, 15) ?? 15,
+            ...(alertForSeconds === undefined ? {} : { alertForSeconds }),
         };
     },
     deploy: (name, args, opts) => new LocalContainer(name, args, opts),

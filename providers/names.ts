@@ -69,6 +69,11 @@ export const LIMITS = {
     awsSecret: { max: 512 },
     /** CloudWatch log group names (≤512). */
     logGroup: { max: 512 },
+    /** CloudWatch alarm names (1–255) and dashboard names (≤255). */
+    alarm: { max: 255 },
+    dashboard: { max: 255 },
+    /** SNS topic names (1–256). */
+    snsTopic: { max: 256 },
     /** ECS cluster, service and task family names (≤255). */
     ecs: { max: 255 },
     /** S3 bucket name prefix (bucket names are ≤63; the provider appends 26 characters). */

@@ -30,10 +30,17 @@ export function plainEnv(
         https?: boolean;
         /** Where the HTTPS redirect points, for front ends that pass any Host header on (an ALB). */
         canonicalHost?: string;
+        /**
+         * The front end serves or redirects to HTTPS itself (Cloud Run, ECS Express): no FORCE_HTTPS,
+         * not even app.env's. The app sees only HTTPS requests there and has no host of its own to
+         * redirect to (it refuses FORCE_HTTPS without CANONICAL_HOST).
+         */
+        frontEndHttps?: boolean;
     },
 ): Record<string, string> {
     const env: Record<string, string> = { ...(opts.https ? { FORCE_HTTPS: "1" } : {}), ...app.env, PROXY_FIX_COUNT: String(opts.proxies) };
     if (opts.canonicalHost !== undefined) env.CANONICAL_HOST = opts.canonicalHost;
+    if (opts.frontEndHttps) delete env.FORCE_HTTPS;
     // The config digest the deployment runs, reported by /healthcheck so a check can prove the bits.
     if (opts.imageId !== undefined) env.IMAGE_ID = opts.imageId;
     if (opts.schemeProxies !== undefined && opts.schemeProxies !== opts.proxies) env.PROXY_FIX_PROTO_COUNT = String(opts.schemeProxies);
@@ -74,7 +81,14 @@ export async function findOptional<T>(what: string, lookup: Promise<T>, notFound
 
 /** What a deployment exports: url, image and imageId, and whichever of the optional fields it has. */
 function published(d: Deployment): Record<string, pulumi.Output<string>> {
-    return { url: d.url, image: d.image, imageId: d.imageId, ...(d.origin ? { origin: d.origin } : {}), ...(d.dnsRecord ? { dnsRecord: d.dnsRecord } : {}) };
+    return {
+        url: d.url,
+        image: d.image,
+        imageId: d.imageId,
+        ...(d.origin ? { origin: d.origin } : {}),
+        ...(d.dnsRecord ? { dnsRecord: d.dnsRecord } : {}),
+        ...(d.dashboard ? { dashboard: d.dashboard } : {}),
+    };
 }
 
 /** The resolved outputs of a deployment, for stack exports. */
@@ -89,6 +103,7 @@ export abstract class TargetComponent extends pulumi.ComponentResource implement
     declare readonly imageId: pulumi.Output<string>;
     declare readonly origin?: pulumi.Output<string>;
     declare readonly dnsRecord?: pulumi.Output<string>;
+    declare readonly dashboard?: pulumi.Output<string>;
 
     /** Sets what the deployment exposes and registers it as the component's outputs; call last. */
     protected publish(deployment: Deployment): void {

@@ -94,11 +94,27 @@ export interface SharedResources {
     once<T>(key: string, make: () => T): T;
 }
 
+/**
+ * When the three signals every target watches (is it up, is it failing, is it slow) alarm, and who
+ * hears of it (`onedigest:alerts`; defaults in Pulumi.yaml).
+ */
+export interface AlertSettings {
+    /** Where alarms are sent; without it they still exist, on each platform's console. */
+    readonly email?: string;
+    /** Share of requests answered 5xx, in percent, above which the app is failing. @default 5 */
+    readonly errorRatePercent: number;
+    /** 99th percentile of response time, in milliseconds, above which the app is slow. @default 1000 */
+    readonly latencyP99Ms: number;
+    /** Minutes in a row a signal must be past its threshold before it alarms. @default 3 */
+    readonly unhealthyMinutes: number;
+}
+
 export interface TargetArgs<S> {
     readonly app: AppSpec;
     readonly image: ImageArtifact;
     readonly settings: S;
     readonly shared: SharedResources;
+    readonly alerts: AlertSettings;
 }
 
 /** What every target exposes. */
@@ -116,6 +132,8 @@ export interface Deployment {
     readonly origin?: pulumi.Output<string>;
     /** The DNS record `url`'s domain needs: `<domain> CNAME <load balancer>`. */
     readonly dnsRecord?: pulumi.Output<string>;
+    /** Where to look when it alarms: the platform console's dashboard of the deployment. */
+    readonly dashboard?: pulumi.Output<string>;
 }
 
 /** Read-only view of everything a target's settings parser may consult. */

@@ -3,11 +3,12 @@
 #   actionlint (Go module github.com/rhysd/actionlint)   syntax, expressions, job graph, action inputs
 #   zizmor (PyPI, hash-pinned in app/requirements-ci.txt)  security: injection, permissions, pinning, credentials
 #   check-jsonschema --builtin-schema vendor.github-workflows   GitHub's published workflow schema
+#                    (and vendor.dependabot for .github/dependabot.yml)
 # Ends with "checkers: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
-ACTIONLINT_VERSION=v1.7.7
+# shellcheck source=scripts/toolchain.sh
+. scripts/toolchain.sh
 passed=0; failed=0
 
 check() { # name command...
@@ -15,12 +16,7 @@ check() { # name command...
   if "$@"; then echo "ok    $name"; passed=$((passed + 1)); else echo "FAIL  $name"; failed=$((failed + 1)); fi
 }
 
-actionlint_bin=$cache/actionlint-$ACTIONLINT_VERSION/actionlint
-if [ ! -x "$actionlint_bin" ]; then
-  command -v go >/dev/null || { echo "go is needed to install actionlint"; exit 1; }
-  GOBIN=$(dirname "$actionlint_bin") GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" ||
-    { echo "installing actionlint $ACTIONLINT_VERSION failed"; exit 1; }
-fi
+actionlint_bin=$(ensure_actionlint) || exit 1
 if [ ! -x .venv-ci/bin/zizmor ] || [ app/requirements-ci.txt -nt .venv-ci/.installed ]; then
   { python3 -m venv .venv-ci && .venv-ci/bin/pip install -q --require-hashes -r app/requirements-ci.txt && touch .venv-ci/.installed; } ||
     { echo "installing zizmor and check-jsonschema failed"; exit 1; }
@@ -31,6 +27,7 @@ check "actionlint $ACTIONLINT_VERSION" "$actionlint_bin" -no-color "${workflows[
 # Offline: the online audits ask GitHub about the pinned commits, which these machines cannot reach.
 check "zizmor $(.venv-ci/bin/zizmor --version | awk '{print $2}')" .venv-ci/bin/zizmor --offline --no-progress --min-severity low .github/
 check "check-jsonschema (vendor.github-workflows)" .venv-ci/bin/check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+check "check-jsonschema (vendor.dependabot)" .venv-ci/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 # And they do refuse what they exist to catch: a fixture with a title injected into a script, an
 # unpinned action and pull_request_target checking out the pull request's code.
 fixture=test/fixtures/workflows/unsafe.yml

@@ -3,7 +3,7 @@
 #
 #   scripts/docker-env.sh up   STATE_DIR [STORE]   start dockerd + registries, build the base; writes STATE_DIR/env
 #   scripts/docker-env.sh down STATE_DIR           stop everything started by `up` (engine, bridge, registries)
-#   scripts/docker-env.sh install                  only install the Debian packages (docker.io, docker-registry, debootstrap, apache2-utils)
+#   scripts/docker-env.sh install                  only install the Debian packages (docker.io, docker-registry, debootstrap, apache2-utils, prometheus)
 #
 # STORE is the engine's image store: `classic` (the default; also DOCKER_IMAGE_STORE) or `containerd`
 # (the default of fresh Docker Engine 29 and Docker Desktop installs), set through daemon.json's
@@ -62,6 +62,7 @@ install_packages() {
   command -v docker >/dev/null || missing+=(docker.io)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v htpasswd >/dev/null || missing+=(apache2-utils)
+  command -v prometheus >/dev/null || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]} and not root: install them (apt-get install ${missing[*]})"
   log "installing ${missing[*]}"
@@ -260,12 +261,34 @@ import_base() {
   DOCKER_BUILDKIT=0 docker build -q -t "$base_tag" "$ctx" >/dev/null
 }
 
+# The local target's Prometheus (providers/localMonitoring.ts pins prom/prometheus by digest) cannot
+# be pulled here either: a stand-in with Debian's prometheus binary (dynamically linked to libc
+# only) on the stand-in base, laid out as the official image is (ENTRYPOINT /bin/prometheus, data in
+# /prometheus owned by nobody, USER nobody). Passed to the program as ONEDIGEST_PROMETHEUS_IMAGE.
+prometheus_tag=onedigest-prometheus:standin
+build_prometheus() {
+  local ctx="$state/prometheus-context"
+  rm -rf "$ctx" && mkdir -p "$ctx/data"
+  cp "$(command -v prometheus)" "$ctx/prometheus"
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $base_tag
+COPY prometheus /bin/prometheus
+COPY --chown=65534:65534 data /prometheus
+USER 65534:65534
+EXPOSE 9090
+ENTRYPOINT ["/bin/prometheus"]
+CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]
+DOCKERFILE
+  DOCKER_BUILDKIT=0 docker build -q -t "$prometheus_tag" "$ctx" >/dev/null
+}
+
 up() {
   [ "$(uname -s)" = Linux ] || die "needs Linux to run dockerd"
   mkdir -p "$state"
   install_packages; choose_engine; stage install
   build_base; fetch_wheels; stage base
   start_engine; stage dockerd
+  build_prometheus || die "building the Prometheus stand-in failed"; stage prometheus
   local ecr gar heroku
   make_tls
   ecr=$(start_registry ecr); gar=$(start_registry gar); heroku=$(start_registry heroku)
@@ -274,6 +297,7 @@ up() {
 export DOCKER_HOST=unix://$state/docker.sock
 export DOCKER_BUILDKIT=0
 export ONEDIGEST_BASE_IMAGE=$base_tag
+export ONEDIGEST_PROMETHEUS_IMAGE=$prometheus_tag
 export ONEDIGEST_REGISTRY_ECR=$ecr
 export ONEDIGEST_REGISTRY_GAR=$gar
 export ONEDIGEST_REGISTRY_HEROKU=$heroku

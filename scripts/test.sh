@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: app lint + pytest + mutation testing (mutmut, gated), TypeScript type-check
 # + mocha (mocked program) + mutation testing of the program (StrykerJS, incremental, gated), the
-# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), the image pipeline
+# delivery workflows' checkers (actionlint, zizmor, GitHub's workflow schema), static analysis
+# (bandit, semgrep, hadolint, checkov: scripts/sast.sh), the pre-commit hooks, the image pipeline
 # on a real Docker engine with loopback registries, and the program itself through the real Pulumi
 # CLI and engine on that Docker engine. Installs what it needs.
 #
@@ -68,6 +69,26 @@ ensure_node || { echo "no Node.js 22+ (see above)"; exit 1; }
 echo "node $(node --version) at $(command -v node), npm $(npm --version)"
 stage install-node install_node || { echo "npm ci failed"; exit 1; }
 stage install-python install_python || { echo "python venv failed"; exit 1; }
+# cosign, syft and crane (image.signedBy's check, the signing of what the build stack pushes): from
+# ../shared/tools/supply-chain (built from the Go module proxy) where the machine has it, else built
+# with `go install` at the same versions into the cache (CI), once.
+supply_chain=$root/../shared/tools/supply-chain
+go_tools() {
+  local bin=$cache/supply-chain/bin
+  mkdir -p "$bin"
+  [ -x "$bin/cosign" ] || GOBIN=$bin GOFLAGS=-mod=mod go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.1 || return 1
+  [ -x "$bin/syft" ] || GOBIN=$bin GOFLAGS=-mod=mod go install github.com/anchore/syft/cmd/syft@v1.57.2 || return 1
+  [ -x "$bin/crane" ] || GOBIN=$bin GOFLAGS=-mod=mod go install github.com/google/go-containerregistry/cmd/crane@v0.22.1 || return 1
+  printf 'export PATH="%s:$PATH"\nexport SYFT_CHECK_FOR_APP_UPDATE=false\n' "$bin" >"$cache/supply-chain/env.sh"
+}
+if [ -f "$supply_chain/install.sh" ]; then
+  stage supply-chain bash "$supply_chain/install.sh" "$cache/supply-chain" || { echo "installing cosign, syft and crane failed"; exit 1; }
+else
+  stage supply-chain go_tools || { echo "go install of cosign, syft and crane failed"; exit 1; }
+fi
+# shellcheck disable=SC1091
+. "$cache/supply-chain/env.sh"
+echo "cosign at $(command -v cosign)"
 
 # The Docker engine and registries start in the background while the fast stages run; the two
 # stages that need them wait for it.
@@ -100,6 +121,16 @@ if [ "$docker_stages" = 1 ]; then
   mkdir -p "$PULUMI_HOME"
   ( bash scripts/docker-plugin.sh "$PULUMI_HOME"; echo $? >"$logs/docker-plugin.rc" ) >"$logs/docker-plugin.log" 2>&1 &
 fi
+# The checkers' venvs (checks/requirements-*.txt: a minute or more each on a new machine, nothing
+# once cached) install in the background too; the stages that use them wait for it, so no two
+# installs of one venv ever run at once.
+( ( for tool in sast checkov dast; do ensure_tool_venv "$tool" "checks/requirements-$tool.txt" >/dev/null || exit 1; done
+  ) >"$logs/tool-venvs.log" 2>&1; echo $? >"$logs/tool-venvs.rc" ) &
+tools_ready() {
+  until [ -s "$logs/tool-venvs.rc" ]; do sleep 0.5; done
+  cat "$logs/tool-venvs.log"
+  [ "$(cat "$logs/tool-venvs.rc")" -eq 0 ] || { echo "the checkers' venvs could not be installed (see above)"; return 1; }
+}
 plugin_ready() {
   until [ -s "$logs/docker-plugin.rc" ]; do sleep 0.5; done
   cat "$logs/docker-plugin.log"
@@ -123,6 +154,15 @@ policy_pack() {
 stage policy policy_pack || grep -qE '^ +[0-9]+ failing' "$logs/policy.log" || failed=$((failed + 1)); count_mocha policy
 stage mutation-program bash scripts/mutation-program.sh --check; count_checkers mutation-program mutation-program
 stage workflows bash scripts/check-workflows.sh; count_checkers workflows
+sast() { tools_ready && bash scripts/sast.sh; }
+stage sast sast; count_checkers sast sast
+# .pre-commit-config.yaml's local hooks on every file, with the pre-commit of checks/requirements-sast.txt.
+pre_commit() {
+  tools_ready >/dev/null || return 1
+  local venv; venv=$(ensure_tool_venv sast checks/requirements-sast.txt) || return 1
+  PRE_COMMIT_HOME="$cache/pre-commit" "$venv/bin/pre-commit" run --all-files --show-diff-on-failure
+}
+if stage pre-commit pre_commit; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 engine_ready() { # [name] waits for a background `docker-env.sh up` (stages run in subshells: no `wait`)
   local name=${1:-docker-env}
@@ -139,15 +179,17 @@ pipeline() { # state
 }
 real_engine() {
   plugin_ready || return 1
+  tools_ready >/dev/null || return 1
   # shellcheck disable=SC1091
   ( . "$docker_state/env" && npx --no-install mocha --config test/engine/.mocharc.json )
 }
 # On the containerd store: what depends on the store — the README's deploy command, the Heroku path
-# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options.
+# with promotion and a pinned rollback, and the Docker provider plugin — with real-engine's options;
+# the DAST probe of the deployed container runs once, in real-engine.
 real_engine_containerd() {
   plugin_ready || return 1
   # shellcheck disable=SC1091
-  ( . "$containerd_state/env" && npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
+  ( . "$containerd_state/env" && ONEDIGEST_DAST=0 npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
       --extension ts --timeout 600000 --exit --parallel --jobs 3 test/engine/deployLocal.test.ts test/engine/stacks.test.ts test/engine/plugin.test.ts )
 }
 if [ "$docker_stages" = 1 ]; then

@@ -6,6 +6,11 @@
 #   ensure_pulumi          the Pulumi CLI: yours on PATH, else ../shared/tools/pulumi installed into the cache
 #   ensure_docker_plugin   resource-docker v5.2.0 in PULUMI_HOME: one already there, else the official
 #                          download, else onedigest's own (scripts/docker-plugin.sh, built with Go)
+#   ensure_actionlint      actionlint (Go module github.com/rhysd/actionlint) built into the cache: prints its path
+#   ensure_tool_venv NAME REQUIREMENTS
+#                          a Python 3.12+ venv in the cache with a hash-pinned requirements file installed,
+#                          keyed by that file and the interpreter: prints its directory (the checkers'
+#                          tools: bandit, semgrep, hadolint, checkov, wapiti)
 
 onedigest_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 onedigest_cache=${ONEDIGEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onedigest}
@@ -49,4 +54,42 @@ ensure_docker_plugin() {
   fi
   echo "onedigest: the Docker provider plugin could not be downloaded; building onedigest's own (scripts/docker-plugin.sh, Go, several minutes the first time)" >&2
   bash "$onedigest_root/scripts/docker-plugin.sh" "$home"
+}
+
+# Python 3.12 or newer (semgrep, checkov and wapiti need it): python3.13/3.12/python3 on PATH, else
+# a pyenv-installed one.
+python312() {
+  local py
+  for py in python3.13 python3.12 python3; do
+    if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then command -v "$py"; return 0; fi
+  done
+  for py in "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.1[2-9]*/bin/python3; do
+    if [ -x "$py" ] && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then echo "$py"; return 0; fi
+  done
+  echo "onedigest: no Python 3.12+ (python3.12, python3.13 or a pyenv version): install one (https://www.python.org/downloads/)" >&2
+  return 1
+}
+
+ensure_tool_venv() { # NAME REQUIREMENTS -> prints the venv's directory
+  local name=$1 req=$2 py key dir
+  py=$(python312) || return 1
+  key=$({ "$py" --version; cat "$req"; } | sha256sum | cut -c1-16)
+  dir="$onedigest_cache/venv-$name-$key"
+  if [ ! -f "$dir/.installed" ]; then
+    rm -rf "$dir"
+    { "$py" -m venv "$dir" && "$dir/bin/pip" install -q --disable-pip-version-check --require-hashes --no-deps -r "$req" && touch "$dir/.installed"; } >&2 ||
+      { echo "onedigest: installing $req into $dir failed" >&2; rm -rf "$dir"; return 1; }
+  fi
+  echo "$dir"
+}
+
+ACTIONLINT_VERSION=v1.7.7
+ensure_actionlint() { # -> prints the binary's path
+  local bin="$onedigest_cache/actionlint-$ACTIONLINT_VERSION/actionlint"
+  if [ ! -x "$bin" ]; then
+    command -v go >/dev/null || { echo "onedigest: go is needed to install actionlint" >&2; return 1; }
+    GOBIN=$(dirname "$bin") GOFLAGS=-mod=mod go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" >&2 ||
+      { echo "onedigest: installing actionlint $ACTIONLINT_VERSION failed" >&2; return 1; }
+  fi
+  echo "$bin"
 }

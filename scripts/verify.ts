@@ -10,6 +10,11 @@
  * url's host as the TLS server name and Host header: a first deploy proves the bits before anyone
  * could point the domain's DNS at a load balancer that `up` just created. The line says so, and
  * names the DNS record (`dnsRecord`) while the domain does not resolve, whether or not the origin answered.
+ *
+ * With `--load`, every target that proved its bits then gets a short, bounded burst of GET
+ * /healthcheck (a number of requests, so many at a time, within a time limit), and one line with
+ * the requests per second, the 5xx share and the p99 measured next to the alert thresholds the stack
+ * exports (`alerts`): the headroom before an alarm would fire. The burst never changes the exit status.
  */
 import { lookup } from "dns/promises";
 import * as http from "http";
@@ -58,9 +63,23 @@ export interface Result {
     readonly dnsNeeded?: string;
 }
 
-/** The deployments of `pulumi stack output --json`, with the stack's image ID. */
-export function readOutputs(json: string): { imageId: string; deployments: Deployed[] } {
-    let outputs: { imageId?: unknown; deployments?: unknown };
+/** What the stack's alarms fire on (its `alerts` output). */
+export interface Thresholds {
+    readonly errorRatePercent: number;
+    readonly latencyP99Ms: number;
+    readonly unhealthyMinutes: number;
+}
+
+function thresholdsOf(value: unknown): Thresholds | undefined {
+    const t = value as Partial<Record<keyof Thresholds, unknown>> | null | undefined;
+    if (typeof t !== "object" || t === null) return undefined;
+    if (typeof t.errorRatePercent !== "number" || typeof t.latencyP99Ms !== "number" || typeof t.unhealthyMinutes !== "number") return undefined;
+    return { errorRatePercent: t.errorRatePercent, latencyP99Ms: t.latencyP99Ms, unhealthyMinutes: t.unhealthyMinutes };
+}
+
+/** The deployments of `pulumi stack output --json`, with the stack's image ID (and its alert thresholds, when it exports them). */
+export function readOutputs(json: string): { imageId: string; deployments: Deployed[]; alerts?: Thresholds } {
+    let outputs: { imageId?: unknown; deployments?: unknown; alerts?: unknown };
     try {
         outputs = JSON.parse(json) as typeof outputs;
     } catch {
@@ -76,7 +95,8 @@ export function readOutputs(json: string): { imageId: string; deployments: Deplo
         ...(typeof d?.origin === "string" ? { origin: d.origin } : {}),
         ...(typeof d?.dnsRecord === "string" ? { dnsRecord: d.dnsRecord } : {}),
     }));
-    return { imageId: outputs.imageId, deployments };
+    const alerts = thresholdsOf(outputs.alerts);
+    return { imageId: outputs.imageId, deployments, ...(alerts ? { alerts } : {}) };
 }
 
 /** Why a /healthcheck body does not prove the expected bits, or undefined when it does. */
@@ -195,9 +215,104 @@ export function formatResult(r: Result): string {
     return r.dnsNeeded ? `${line}\nnote  ${r.kind}  ${new URL(r.url).hostname} does not resolve yet: create ${r.dnsNeeded}` : line;
 }
 
+/** The burst `--load` sends to each target. */
+export interface LoadOptions {
+    readonly requests: number;
+    /** Requests in flight at once. */
+    readonly concurrency: number;
+    /** The burst ends here, however many requests are left. */
+    readonly maxMs: number;
+    readonly requestTimeoutMs: number;
+}
+
+export const LOAD_DEFAULTS: LoadOptions = { requests: 200, concurrency: 10, maxMs: 20_000, requestTimeoutMs: 10_000 };
+/** The most `--load` will send: a check, not a load test. */
+export const LOAD_LIMITS = { requests: 5_000, concurrency: 100, seconds: 120 } as const;
+
+export interface LoadResult {
+    readonly kind: string;
+    readonly url: string;
+    /** Requests answered (any status). */
+    readonly answered: number;
+    /** Requests that got no answer (refused, reset, timed out). */
+    readonly unanswered: number;
+    readonly status5xx: number;
+    readonly durationMs: number;
+    readonly requestsPerSecond: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    /** The time limit ended the burst before every request was sent. */
+    readonly cutShort: boolean;
+}
+
+/** The `p`th percentile (nearest rank) of `values`; 0 for none. */
+export function percentile(values: readonly number[], p: number): number {
+    if (values.length === 0) return 0;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Sends the burst to one deployment's /healthcheck (through its origin, as the check does). */
+export async function burst(d: Deployed, options: LoadOptions = LOAD_DEFAULTS): Promise<LoadResult> {
+    const started = Date.now();
+    const deadline = started + options.maxMs;
+    const latencies: number[] = [];
+    let next = 0;
+    let unanswered = 0;
+    let status5xx = 0;
+    const worker = async (): Promise<void> => {
+        while (next < options.requests && Date.now() < deadline) {
+            next++;
+            const sent = Date.now();
+            try {
+                const res = await get(d.url, d.origin, Math.max(1, Math.min(options.requestTimeoutMs, deadline - sent)));
+                latencies.push(Date.now() - sent);
+                if (res.status >= 500) status5xx++;
+            } catch {
+                unanswered++;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, options.requests)) }, worker));
+    const durationMs = Math.max(1, Date.now() - started);
+    const answered = latencies.length;
+    return {
+        kind: d.kind,
+        url: d.url,
+        answered,
+        unanswered,
+        status5xx,
+        durationMs,
+        requestsPerSecond: (answered * 1000) / durationMs,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        cutShort: next < options.requests,
+    };
+}
+
+/** One line: what the burst measured, each next to the threshold its alarm fires at. */
+export function formatLoad(r: LoadResult, t: Thresholds | undefined): string {
+    const total = r.answered + r.unanswered;
+    const failedPercent = total === 0 ? 0 : (100 * (r.status5xx + r.unanswered)) / total;
+    const over = (bad: boolean) => (bad ? "  OVER" : "");
+    const p99 = t ? `p99 ${r.p99Ms} ms (alarm above ${t.latencyP99Ms} ms${over(r.p99Ms > t.latencyP99Ms)})` : `p99 ${r.p99Ms} ms`;
+    const errors = t ? `5xx or no answer ${failedPercent.toFixed(1)} % (alarm above ${t.errorRatePercent} %${over(failedPercent > t.errorRatePercent)})` : `5xx or no answer ${failedPercent.toFixed(1)} %`;
+    const head = `load  ${r.kind}  ${total} requests in ${(r.durationMs / 1000).toFixed(1)} s${r.cutShort ? " (time limit)" : ""}: ${r.requestsPerSecond.toFixed(1)} req/s, p50 ${r.p50Ms} ms, ${p99}, ${errors}`;
+    return t ? head : `${head}; the stack exports no alert thresholds (pulumi up with this version)`;
+}
+
 function usage(): never {
-    console.error("usage: verify (reads `pulumi stack output --json` on stdin) [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS]");
+    console.error(
+        "usage: verify (reads `pulumi stack output --json` on stdin) [--commit SHA | --any-commit] [--version V | --any-version] [--timeout SECONDS] " +
+            `[--load [--load-requests N (≤ ${LOAD_LIMITS.requests})] [--load-concurrency N (≤ ${LOAD_LIMITS.concurrency})] [--load-seconds S (≤ ${LOAD_LIMITS.seconds})]]`,
+    );
     process.exit(2);
+}
+
+/** A whole number from 1 to `max`, or the usage. */
+function bounded(text: string | undefined, max: number): number {
+    if (!/^\d+$/.test(text ?? "") || Number(text) < 1 || Number(text) > max) usage();
+    return Number(text);
 }
 
 /** The command line: stdin is the stack's outputs. Exits 0 when every target proves the bits. */
@@ -205,15 +320,23 @@ export async function main(argv: readonly string[]): Promise<void> {
     let commit: string | undefined = commitSha();
     let version: string | undefined = packageVersion();
     let options = DEFAULTS;
+    let load: LoadOptions | undefined;
+    let loadSettings: Partial<LoadOptions> = {};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        if (arg === "--commit" && argv[i + 1]) commit = argv[++i];
+        if (arg === "--load") load = LOAD_DEFAULTS;
+        else if (arg === "--load-requests") loadSettings = { ...loadSettings, requests: bounded(argv[++i], LOAD_LIMITS.requests) };
+        else if (arg === "--load-concurrency") loadSettings = { ...loadSettings, concurrency: bounded(argv[++i], LOAD_LIMITS.concurrency) };
+        else if (arg === "--load-seconds") loadSettings = { ...loadSettings, maxMs: bounded(argv[++i], LOAD_LIMITS.seconds) * 1000 };
+        else if (arg === "--commit" && argv[i + 1]) commit = argv[++i];
         else if (arg === "--any-commit") commit = undefined;
         else if (arg === "--version" && argv[i + 1]) version = argv[++i];
         else if (arg === "--any-version") version = undefined;
         else if (arg === "--timeout" && /^\d+$/.test(argv[i + 1] ?? "")) options = { ...options, timeoutMs: Number(argv[++i]) * 1000 };
         else usage();
     }
+    if (Object.keys(loadSettings).length > 0 && !load) usage();
+    if (load) load = { ...load, ...loadSettings };
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     let outputs;
@@ -229,6 +352,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     const results = await verify(outputs, { commit, version }, options);
     for (const r of results) console.log(formatResult(r));
+    if (load) {
+        // One target at a time: each burst measures its target, not the machine sending them all.
+        for (const r of results.filter((x) => x.ok)) {
+            const d = outputs.deployments.find((x) => x.kind === r.kind)!;
+            console.log(formatLoad(await burst(d, load), outputs.alerts));
+        }
+    }
     const failed = results.filter((r) => !r.ok).map((r) => r.kind);
     if (failed.length > 0) {
         console.error(`verify: ${failed.join(", ")} did not prove ${outputs.imageId}`);

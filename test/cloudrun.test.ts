@@ -74,6 +74,13 @@ describe("gcp-cloudrun: recorded inputs", () => {
         assert.ok("4dabf18193072939515e22adb298388d" in (version.inputs.secretData as object), "secret data must be a Pulumi secret");
     });
 
+    it("leaves an app.env FORCE_HTTPS out: Cloud Run redirects to HTTPS itself, and the app would refuse it without a CANONICAL_HOST", async () => {
+        const https = await runProgram({ targets: ["gcp-cloudrun"], ...GCP, app: { env: { FORCE_HTTPS: "1", LOG_LEVEL: "INFO" } } });
+        const [svc] = https.ofType("gcp:cloudrunv2/service:Service");
+        const envs = (svc.inputs.template as { containers: Array<{ envs: Array<{ name: string }> }> }).containers[0].envs.map((e) => e.name);
+        assert.deepStrictEqual(envs, ["LOG_LEVEL", "PROXY_FIX_COUNT", "IMAGE_ID", "SECRET_KEY"]);
+    });
+
     it("runs as a dedicated service account holding only secretAccessor on that secret", () => {
         const [account] = run.ofType("gcp:serviceaccount/account:Account");
         const email = `${String(account.inputs.accountId)}@onedigest-test.iam.gserviceaccount.com`;
@@ -91,7 +98,7 @@ describe("gcp-cloudrun: recorded inputs", () => {
 
     it("enables the APIs it needs, Cloud Resource Manager first, keeps them on destroy, and waits until they answer", () => {
         const apis = run.ofType("gcp:projects/service:Service");
-        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
+        assert.deepStrictEqual(apis.map((a) => a.inputs.service).sort(), ["artifactregistry.googleapis.com", "cloudresourcemanager.googleapis.com", "iam.googleapis.com", "monitoring.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com"]);
         for (const api of apis) assert.strictEqual(api.inputs.disableOnDestroy, false);
         const deps = run.mocks.dependencies;
         const api = (s: string) => apis.find((a) => a.inputs.service === s)!.name;

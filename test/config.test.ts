@@ -1,4 +1,8 @@
 import * as assert from "assert";
+import { generateKeyPairSync } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 import { loadConfig, projectDefaults } from "../config";
 import { configError, sources } from "./helpers";
@@ -11,7 +15,7 @@ describe("config: defaults", () => {
         const config = loadConfig(sources({ app: { name: "shop" }, local: { port: 9000 } }));
         assert.deepStrictEqual(config.targets, ["local"]);
         assert.deepStrictEqual(config.app, { name: "shop", description: "onedigest Flask app", port: 8080, env: {} });
-        assert.deepStrictEqual(config.settings.local, { port: 9000, restart: "unless-stopped", memoryMb: 512 });
+        assert.deepStrictEqual(config.settings.local, { port: 9000, restart: "unless-stopped", memoryMb: 512, prometheusPort: 9090, scrapeSeconds: 15 });
         assert.deepStrictEqual(config.image, { source: "build", platform: "linux/amd64" });
     });
 });
@@ -71,7 +75,7 @@ describe("config: bad input, exact messages", () => {
         [
             "a typo in a field name",
             { local: { prot: 8081 } },
-            `onedigest:local.prot: got 8081; expected one of the fields port, restart, memoryMb. Fix: pulumi config rm --path onedigest:local.prot`,
+            `onedigest:local.prot: got 8081; expected one of the fields port, restart, memoryMb, prometheusPort, scrapeSeconds, alertForSeconds. Fix: pulumi config rm --path onedigest:local.prot`,
         ],
         [
             "a secret-like name in plain env",
@@ -126,7 +130,7 @@ describe("config: errors stop the program before any resource", () => {
         const { message, resources } = await runProgramError({ targets: ["local"], ecss: { cpu: 256 } });
         assert.strictEqual(
             message,
-            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, local, heroku, ecs, beanstalk, ecsExpress, cloudrun. Fix: pulumi config rm onedigest:ecss",
+            "onedigest:ecss: got a value; expected one of the keys targets, secretKey, herokuApiKey, registryAuth, app, image, alerts, local, heroku, ecs, beanstalk, ecsExpress, cloudrun. Fix: pulumi config rm onedigest:ecss",
         );
         assert.deepStrictEqual(resources, []);
     });
@@ -135,5 +139,55 @@ describe("config: errors stop the program before any resource", () => {
         const { message, resources } = await runProgramError({ targets: ["local", "aws-ecs"], "aws:region": "eu-west-1", secretKey: null });
         assert.match(message, /^onedigest:secretKey: got \(not set\)/);
         assert.deepStrictEqual(resources, []);
+    });
+});
+
+describe("config: image.signedBy", () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    const PUB = publicKey.export({ type: "spki", format: "pem" }).toString();
+    const PRIV = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const REF = `registry.example.com/app@sha256:${"a".repeat(64)}`;
+    const registryAuth = [{ address: "registry.example.com", authDisabled: true }];
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "onedigest-cosign-bin-"));
+    fs.writeFileSync(path.join(bin, "cosign"), "#!/bin/sh\n", { mode: 0o755 });
+    const withCosign = { env: { PATH: bin }, secretKeys: ["onedigest:registryAuth"] };
+    const keyFix = `pulumi config set --path onedigest:image.signedBy.key -- "$(cat cosign.pub)"`;
+    after(() => fs.rmSync(bin, { recursive: true, force: true }));
+
+    it("a public key or a keyless identity and issuer, kept on the image config", () => {
+        const pinned = loadConfig(sources({ image: { ref: REF, signedBy: { key: PUB } }, registryAuth }, withCosign));
+        assert.deepStrictEqual(pinned.image, { source: "ref", platform: "linux/amd64", ref: REF, signedBy: { key: PUB } });
+        const keyless = { identity: "https://github.com/acme/shop/.github/workflows/deploy.yml@refs/heads/main", issuer: "https://token.actions.githubusercontent.com" };
+        assert.deepStrictEqual(loadConfig(sources({ image: { promoteFrom: "dev", signedBy: keyless } }, withCosign)).image.signedBy, keyless);
+        // A build checks nothing (its bits are its own), so it needs no cosign.
+        assert.deepStrictEqual(loadConfig(sources({ image: { signedBy: { key: PUB.trim() } } })).image, { source: "build", platform: "linux/amd64", signedBy: { key: PUB } });
+    });
+
+    const cases: Array<[string, unknown, string]> = [
+        ["not an object", "cosign.pub", `onedigest:image.signedBy: got "cosign.pub"; expected { key: <PEM public key, as in cosign.pub> } or { identity: <certificate identity>, issuer: <OIDC issuer https URL> }. Fix: pulumi config rm --path onedigest:image.signedBy && ${keyFix}  (or: pulumi config set --path onedigest:image.signedBy.identity https://github.com/acme/shop/.github/workflows/deploy.yml@refs/heads/main && pulumi config set --path onedigest:image.signedBy.issuer https://token.actions.githubusercontent.com)`],
+        ["both a key and an identity", { key: "k", identity: "i", issuer: "https://x" }, `onedigest:image.signedBy: got {"key":"k","identity":"i","issuer":"https://x"}; expected { key: <PEM public key, as in cosign.pub> } or`],
+        ["an identity without its issuer", { identity: "ci@example.com" }, `onedigest:image.signedBy: got {"identity":"ci@example.com"}; expected { key:`],
+        ["a key that is not PEM", { key: "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE" }, `onedigest:image.signedBy.key: got "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"; expected a PEM public key (-----BEGIN PUBLIC KEY----- …, as cosign generate-key-pair writes cosign.pub). Fix: ${keyFix}`],
+        ["a PEM that does not parse", { key: "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----" }, `onedigest:image.signedBy.key: got "-----BEGIN PUBLIC KEY-----\\nnot base64\\n-----END PUBLIC KEY-----"; expected a PEM public key`],
+        ["an empty identity and an http issuer", { identity: " ", issuer: "http://issuer.example.com" }, `2 configuration problems:\nonedigest:image.signedBy.identity: got " "; expected a certificate identity (a keyless signer: the workflow's URL with its ref, or an email). Fix: pulumi config set --path onedigest:image.signedBy.identity https://github.com/acme/shop/.github/workflows/deploy.yml@refs/heads/main\nonedigest:image.signedBy.issuer: got "http://issuer.example.com"; expected the OIDC issuer of the signer's identity, an https URL. Fix: pulumi config set --path onedigest:image.signedBy.issuer https://token.actions.githubusercontent.com`],
+    ];
+    for (const [what, signedBy, message] of cases) {
+        it(what, () => {
+            const got = configError({ image: { ref: REF, signedBy }, registryAuth }, { ...withCosign, secretKeys: ["onedigest:registryAuth"] });
+            assert.ok(got.startsWith(message), got);
+        });
+    }
+
+    it("a private key is refused without being shown", () => {
+        const got = configError({ image: { ref: REF, signedBy: { key: PRIV } }, registryAuth }, { ...withCosign, secretKeys: ["onedigest:registryAuth"] });
+        assert.strictEqual(got, `onedigest:image.signedBy.key: got a private key (not shown); expected the PUBLIC key (cosign.pub): a private key must never be in stack config; make a new key pair, this one is exposed. Fix: ${keyFix}`);
+        assert.ok(!got.includes(PRIV.split("\n")[1]));
+    });
+
+    it("a stack that pulls needs cosign on PATH, named before any resource", async () => {
+        assert.strictEqual(
+            configError({ image: { promoteFrom: "dev", signedBy: { key: PUB } } }, { env: { PATH: "/nonexistent" } }),
+            "onedigest:image.signedBy: got no cosign on PATH; expected cosign v2 on PATH, which checks the signature of the image this stack pulls. Fix: bash ../shared/tools/supply-chain/install.sh ~/.cache/onedigest/supply-chain && . ~/.cache/onedigest/supply-chain/env.sh  (or install cosign from https://docs.sigstore.dev/cosign/system_config/installation/)",
+        );
     });
 });

@@ -128,7 +128,7 @@ describe("config values: project defaults and the rules between keys", () => {
     });
 
     it("without project defaults an app has an empty description", () => {
-        assert.strictEqual(loadConfig(sources({ targets: ["local"], app: { name: "a", port: 8080 }, local: { port: 8080, memoryMb: 512 } }), {}).app.description, "");
+        assert.strictEqual(loadConfig(sources({ targets: ["local"], app: { name: "a", port: 8080 }, alerts: { errorRatePercent: 5, latencyP99Ms: 1000, unhealthyMinutes: 3 }, local: { port: 8080, memoryMb: 512 } }), {}).app.description, "");
     });
 
     it("the fix for a duplicate target keeps each kind once and drops what is not a kind name", () => {

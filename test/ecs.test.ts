@@ -125,6 +125,8 @@ describe("aws-ecs: every resource's inputs, exactly", () => {
             networkConfiguration: { subnets: ["subnet-a", "subnet-b", "subnet-c"], securityGroups: [`${C}-task-sg-id`], assignPublicIp: true },
             loadBalancers: [{ targetGroupArn: TG_ARN, containerName: "app", containerPort: 8080 }],
             deploymentCircuitBreaker: { enable: true, rollback: true },
+            // A deployment during which any of the three alarms fires rolls back (test/monitoring.test.ts).
+            alarms: { alarmNames: ["onedigest-test-ecs-unhealthy", "onedigest-test-ecs-errors", "onedigest-test-ecs-latency"], enable: true, rollback: true },
             deploymentMinimumHealthyPercent: 100,
             deploymentMaximumPercent: 200,
             healthCheckGracePeriodSeconds: 30,

@@ -45,7 +45,6 @@ describe("aws-ecs-express: the service as recorded", () => {
                 image,
                 containerPort: 8080,
                 environments: [
-                    { name: "FORCE_HTTPS", value: "1" },
                     { name: "IMAGE_ID", value: BUILT_ID },
                     { name: "LOG_LEVEL", value: "INFO" },
                     { name: "PORT", value: "8080" },
@@ -115,8 +114,9 @@ describe("aws-ecs-express: the service as recorded", () => {
         assert.ok(!JSON.stringify(service.inputs).includes("test-secret-key"));
     });
 
-    it("no CANONICAL_HOST: the redirect goes to the request's host, the only one Express routes to it", () => {
+    it("no FORCE_HTTPS and no CANONICAL_HOST: Express's load balancer serves HTTPS only, on a host Express makes", () => {
         const env = (inputsOf(run, `${C}-service`).primaryContainer as { environments: Array<{ name: string }> }).environments.map((e) => e.name);
+        assert.ok(!env.includes("FORCE_HTTPS"));
         assert.ok(!env.includes("CANONICAL_HOST"));
     });
 
@@ -126,10 +126,10 @@ describe("aws-ecs-express: the service as recorded", () => {
         assert.strictEqual(physicalName([long, "s".repeat(300)], EXPRESS_SERVICE_NAME).length, 255);
     });
 
-    it("an app.env FORCE_HTTPS=0 turns the redirect off", async () => {
-        const off = await runProgram({ targets: ["aws-ecs-express"], ...AWS, app: { env: { FORCE_HTTPS: "0" } } });
-        const env = (inputsOf(off, `${C}-service`).primaryContainer as { environments: Array<{ name: string; value: string }> }).environments;
-        assert.deepStrictEqual(env.find((e) => e.name === "FORCE_HTTPS"), { name: "FORCE_HTTPS", value: "0" });
+    it("an app.env FORCE_HTTPS=1 is left out: the app would refuse to start without a CANONICAL_HOST", async () => {
+        const on = await runProgram({ targets: ["aws-ecs-express"], ...AWS, app: { env: { FORCE_HTTPS: "1" } } });
+        const env = (inputsOf(on, `${C}-service`).primaryContainer as { environments: Array<{ name: string; value: string }> }).environments;
+        assert.strictEqual(env.find((e) => e.name === "FORCE_HTTPS"), undefined);
     });
 });
 

@@ -11,10 +11,10 @@ import * as os from "os";
 import * as path from "path";
 
 import { ACCEPT_DOCKER_RELEASES, HerokuClient, HerokuError, retryDelay } from "../providers/heroku/client";
-import { appProvider, releaseProvider } from "../providers/heroku/resources";
+import { appProvider, logDrainProvider, releaseProvider } from "../providers/heroku/resources";
 import { HEROKU_APP_NAME } from "../providers/heroku";
-import type { AppOutputs, ReleaseInputs } from "../providers/heroku/operations";
-import { release } from "../providers/heroku/operations";
+import type { AppOutputs, LogDrainOutputs, ReleaseInputs } from "../providers/heroku/operations";
+import { release, withOwnHost } from "../providers/heroku/operations";
 import { FakeHeroku } from "./heroku/fakeHeroku";
 import { PUSH, ROOT, TEST_SECRET, isSecret, pushLoginOf, reveal, runProgram, runProgramError } from "./mocks";
 import { plainStrings } from "./helpers";
@@ -288,10 +288,80 @@ describe("heroku: app resource (dynamic provider)", () => {
         outs = updated.outs!;
     });
 
+    it("withOwnHost: FORCE_HTTPS as the app reads it adds the web URL's host, nothing else does", () => {
+        const url = "https://my-app-0123456789ab.herokuapp.com/";
+        for (const on of ["1", "TRUE", " yes ", "On"]) assert.deepStrictEqual(withOwnHost({ FORCE_HTTPS: on }, url), { FORCE_HTTPS: on, CANONICAL_HOST: "my-app-0123456789ab.herokuapp.com" }, on);
+        for (const off of ["0", "false", "no", "off", ""]) assert.deepStrictEqual(withOwnHost({ FORCE_HTTPS: off }, url), { FORCE_HTTPS: off }, off);
+        assert.deepStrictEqual(withOwnHost({ LOG_LEVEL: "INFO" }, url), { LOG_LEVEL: "INFO" });
+    });
+
+    it("with FORCE_HTTPS on, CANONICAL_HOST is the app's own host: at create, after a rename, gone with FORCE_HTTPS", async () => {
+        const https = { ...inputs(), name: "onedigest-https", configVars: { SECRET_KEY: "s3cret", FORCE_HTTPS: "1" } };
+        const created = (await appProvider.create(https)).outs!;
+        assert.deepStrictEqual(fake.apps.get(created.appId)!.configVars, { SECRET_KEY: "s3cret", FORCE_HTTPS: "1", CANONICAL_HOST: "onedigest-https-0123456789ab.herokuapp.com" });
+        assert.deepStrictEqual(created.configVars, https.configVars, "not an input: no diff on the next preview");
+        assert.strictEqual((await appProvider.diff!(created.appId, created, https)).changes, false);
+        const renamed = (await appProvider.update!(created.appId, created, { ...https, name: "onedigest-https2" })).outs!;
+        assert.strictEqual(fake.apps.get(created.appId)!.configVars.CANONICAL_HOST, "onedigest-https2-0123456789ab.herokuapp.com");
+        // Another change, no rename: the host the app has stays.
+        const logged = (await appProvider.update!(created.appId, renamed, { ...https, name: "onedigest-https2", configVars: { ...https.configVars, LOG_LEVEL: "INFO" } })).outs!;
+        assert.strictEqual(fake.apps.get(created.appId)!.configVars.CANONICAL_HOST, "onedigest-https2-0123456789ab.herokuapp.com");
+        await appProvider.update!(created.appId, logged, { ...https, name: "onedigest-https2", configVars: { SECRET_KEY: "s3cret", FORCE_HTTPS: "0" } });
+        assert.deepStrictEqual(fake.apps.get(created.appId)!.configVars, { SECRET_KEY: "s3cret", FORCE_HTTPS: "0" });
+        await appProvider.delete!(created.appId, renamed);
+    });
+
     it("deletes the app (and tolerates one already gone)", async () => {
         await appProvider.delete!(outs.appId, outs);
         assert.strictEqual(fake.apps.has(outs.appId), false);
         await appProvider.delete!(outs.appId, outs);
+    });
+});
+
+describe("heroku: log drain resource (dynamic provider)", () => {
+    const fake = new FakeHeroku(KEY);
+    before(() => fake.start());
+    after(() => fake.stop());
+
+    const URL_A = "syslog+tls://logs.example.com:6514";
+    let app = "";
+    let drain: LogDrainOutputs;
+    before(async () => {
+        app = (await appProvider.create({ name: "onedigest-drained", region: "eu", configVars: {}, apiKey: KEY, apiUrl: fake.url })).outs!.name;
+    });
+    const inputs = (url = URL_A) => ({ app, url, apiKey: KEY, apiUrl: fake.url });
+
+    it("adds the drain with POST /apps/{app}/log-drains and its URL, keeping the ID and token Heroku gives it", async () => {
+        fake.requests.length = 0;
+        const created = await logDrainProvider.create(inputs());
+        drain = created.outs!;
+        const [post] = fake.requests;
+        assert.deepStrictEqual([post.method, post.path, post.body, post.headers.accept], ["POST", `/apps/${app}/log-drains`, { url: URL_A }, "application/vnd.heroku+json; version=3"]);
+        const stored = fake.apps.get([...fake.apps.values()].find((a) => a.name === app)!.id)!.drains ?? [];
+        assert.deepStrictEqual(stored.map((d) => [d.id, d.url]), [[created.id, URL_A]]);
+        assert.strictEqual(drain.token, stored[0].token);
+    });
+
+    it("reads the drain back, and reports one that is gone", async () => {
+        const read = await logDrainProvider.read!(drain.drainId, drain);
+        assert.deepStrictEqual([read.id, read.props!.url, read.props!.token], [drain.drainId, URL_A, drain.token]);
+        assert.deepStrictEqual(await logDrainProvider.read!("drain-404", { ...drain, drainId: "drain-404" }), {});
+    });
+
+    it("diffs: another URL or app is another drain; a new key alone changes nothing at Heroku", async () => {
+        assert.deepStrictEqual(await logDrainProvider.diff!(drain.drainId, drain, inputs("https://in.logs.example.com/heroku")), { changes: true, replaces: ["url"] });
+        assert.deepStrictEqual(await logDrainProvider.diff!(drain.drainId, drain, { ...inputs(), app: "other" }), { changes: true, replaces: ["app"] });
+        assert.deepStrictEqual(await logDrainProvider.diff!(drain.drainId, drain, inputs()), { changes: false, replaces: [] });
+        fake.requests.length = 0;
+        const updated = await logDrainProvider.update!(drain.drainId, drain, { ...inputs(), apiKey: KEY });
+        assert.deepStrictEqual([updated.outs!.drainId, fake.requests.length], [drain.drainId, 0]);
+    });
+
+    it("deletes the drain, and tolerates one already gone with its app", async () => {
+        await logDrainProvider.delete!(drain.drainId, drain);
+        assert.deepStrictEqual(fake.requests.filter((r) => r.method === "DELETE").map((r) => r.path), [`/apps/${app}/log-drains/${drain.drainId}`]);
+        assert.deepStrictEqual([...fake.apps.values()].find((a) => a.name === app)!.drains, []);
+        await logDrainProvider.delete!(drain.drainId, drain);
     });
 });
 

@@ -125,6 +125,24 @@ describe("image: a pinned ref is read from its registry before any resource", ()
         );
     });
 
+    it("with image.signedBy, the signature is checked with the same login after the read, and a refusal stops the program", async () => {
+        const signer = { key: "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n" };
+        const read = async () => ({ manifestDigest: REF.split("@")[1], mediaType: "application/vnd.oci.image.manifest.v1+json", configDigest: ID });
+        const checks: unknown[] = [];
+        const looked = await lookUpImage({ ...config, signedBy: signer }, registries, {}, read, async (...args) => void checks.push(args));
+        assert.deepStrictEqual(checks, [[REF, signer, { username: "deploy", password: "token" }, "onedigest:image.ref"]]);
+        assert.strictEqual(looked?.imageId, ID);
+        await assert.rejects(
+            lookUpImage({ ...config, signedBy: signer }, registries, {}, read, async () => {
+                throw new Error("onedigest:image.signedBy: refused it");
+            }),
+            /^Error: onedigest:image\.signedBy: refused it$/,
+        );
+        // Unset, nothing is checked.
+        await lookUpImage(config, registries, {}, read, async () => assert.fail("verify"));
+        assert.strictEqual(await lookUpImage({ source: "build", platform: "linux/amd64", signedBy: signer }, registries, {}, async () => assert.fail("read"), async () => assert.fail("verify")), undefined);
+    });
+
     it("a build reads nothing", async () => {
         assert.strictEqual(await lookUpImage({ source: "build", platform: "linux/amd64" }, registries, {}, async () => assert.fail("read")), undefined);
     });

@@ -222,6 +222,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                 const digest = `sha256:${hex(`manifest:${String(inputs.repository)}:${String(inputs.tag)}`)}`;
                 return { digest, ref: `${String(inputs.repository)}@${digest}`, mediaType: "application/vnd.docker.distribution.manifest.v2+json", pushed: true };
             }
+            case "pulumi-nodejs:dynamic/registry:Signature":
+                return { sbomDigest: `sha256:${hex(`sbom:${String(inputs.ref)}`)}`, sbomComponents: 42 };
             case "docker:index/container:Container":
                 return { containerLogs: "" };
             case "pulumi:pulumi:StackReference": {
@@ -247,8 +249,20 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                     ingressPaths: [{ accessType: "PUBLIC", endpoint: `https://${serviceName.slice(0, 2)}-${hex(serviceName).slice(0, 32)}.ecs.eu-west-1.on.aws` }],
                 };
             }
+            case "aws:lb/targetGroup:TargetGroup":
+                return { arn: `arn:aws:mock:eu-west-1:123456789012:lb/targetGroup/${name}`, name: inputs.name ?? `${name}-physical`, arnSuffix: `targetgroup/${String(inputs.name ?? name)}/1` };
             case "aws:elasticbeanstalk/environment:Environment":
-                return { cname: `${name}.eu-west-1.elasticbeanstalk.com`, endpointUrl: `awseb-${name}.elb.amazonaws.com` };
+                // An environment with an Application Load Balancer reports it by ARN.
+                return {
+                    cname: `${name}.eu-west-1.elasticbeanstalk.com`,
+                    endpointUrl: `awseb-${name}.elb.amazonaws.com`,
+                    loadBalancers: [`arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/awseb-${name}/0123456789abcdef`],
+                    autoscalingGroups: [`awseb-${name}-AWSEBAutoScalingGroup`],
+                };
+            case "gcp:monitoring/notificationChannel:NotificationChannel":
+                return { name: `projects/onedigest-test/notificationChannels/${hex(name).slice(0, 19)}` };
+            case "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig":
+                return { uptimeCheckId: `${name}-${hex(name).slice(0, 8)}`, name: `projects/onedigest-test/uptimeCheckConfigs/${name}-${hex(name).slice(0, 8)}` };
             case "gcp:cloudrunv2/service:Service":
                 return { uri: `https://${String(inputs.name ?? name)}-abc123-ew.a.run.app` };
             case "gcp:secretmanager/secret:Secret":
@@ -370,13 +384,13 @@ function recordDependencies(mocks: RecordingMocks): void {
 }
 
 /** Sets mocks and config for one program run and clears the program's modules from the cache. */
-async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] }): Promise<RecordingMocks> {
+async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[]; secretKeys?: readonly string[] }): Promise<RecordingMocks> {
     const mocks = new RecordingMocks(options);
     await pulumi.runtime.setMocks(mocks, "onedigest", options.stack ?? "test", options.preview ?? false, "organization");
     const withSecret: Record<string, unknown> = { secretKey: TEST_SECRET, ...config };
     for (const [k, v] of Object.entries(withSecret)) if (v === null) delete withSecret[k];
     const engine = engineConfig(withSecret);
-    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey", "onedigest:registryAuth"].filter((k) => k in engine && !(options.plainKeys ?? []).includes(k));
+    const secretKeys = ["onedigest:secretKey", "onedigest:herokuApiKey", "onedigest:registryAuth", ...(options.secretKeys ?? [])].filter((k) => k in engine && !(options.plainKeys ?? []).includes(k));
     pulumi.runtime.setAllConfig(engine, secretKeys);
     clearProgramModules();
     recordDependencies(mocks);
@@ -408,7 +422,7 @@ function restoreFetch(): void {
  */
 export async function runProgram(
     config: Record<string, unknown>,
-    options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[] } = {},
+    options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[]; secretKeys?: readonly string[] } = {},
 ): Promise<ProgramRun> {
     const mocks = await prepare(config, options);
     const outputs: Record<string, unknown> = {};
@@ -454,7 +468,7 @@ async function evaluate(): Promise<Record<string, unknown>> {
 }
 
 /** Runs the program expecting a config error; returns its message and what got registered. */
-export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string; plainKeys?: readonly string[] } = {}): Promise<{ message: string; resources: Recorded[] }> {
+export async function runProgramError(config: Record<string, unknown>, options: MockOptions & { stack?: string; plainKeys?: readonly string[]; secretKeys?: readonly string[] } = {}): Promise<{ message: string; resources: Recorded[] }> {
     const mocks = await prepare(config, options);
     try {
         await evaluate();

@@ -10,7 +10,7 @@ import { EXPRESS_SERVICE_NAME } from "../providers/awsEcsExpress";
 import { LIMITS, physicalName, type NameRule } from "../providers/names";
 import { runProgram, type ProgramRun } from "./mocks";
 
-const CLOUD = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
+const CLOUD = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key", alerts: { email: "oncall@example.com" } };
 /** The longest `app.name` the config accepts (32 characters). */
 const LONGEST_APP = `a${"b".repeat(30)}z`;
 const LONG_STACK = "staging-eu-west-1-blue-green-canary-with-a-long-suffix-01234";
@@ -27,6 +27,9 @@ const NAMED: ReadonlyArray<[type: string, input: string, rule: NameRule]> = [
     ["aws:ecr/repository:Repository", "name", LIMITS.ecrRepository],
     ["aws:secretsmanager/secret:Secret", "name", LIMITS.awsSecret],
     ["aws:cloudwatch/logGroup:LogGroup", "name", LIMITS.logGroup],
+    ["aws:cloudwatch/metricAlarm:MetricAlarm", "name", LIMITS.alarm],
+    ["aws:cloudwatch/dashboard:Dashboard", "dashboardName", LIMITS.dashboard],
+    ["aws:sns/topic:Topic", "name", LIMITS.snsTopic],
     ["aws:ecs/cluster:Cluster", "name", LIMITS.ecs],
     ["aws:ecs/service:Service", "name", LIMITS.ecs],
     ["aws:ecs/taskDefinition:TaskDefinition", "family", LIMITS.ecs],
@@ -38,9 +41,10 @@ const NAMED: ReadonlyArray<[type: string, input: string, rule: NameRule]> = [
     ["gcp:secretmanager/secret:Secret", "secretId", LIMITS.gcpSecret],
     ["pulumi-nodejs:dynamic/heroku:App", "name", LIMITS.herokuApp],
     ["docker:index/container:Container", "name", LIMITS.container],
+    ["docker:index/network:Network", "name", LIMITS.container],
 ];
 /** Inputs that hold a physical name on some resource type. */
-const NAME_INPUTS = ["name", "family", "bucketPrefix", "repositoryId", "accountId", "secretId", "serviceName"];
+const NAME_INPUTS = ["name", "family", "bucketPrefix", "repositoryId", "accountId", "secretId", "serviceName", "dashboardName"];
 /** Resources whose `name` input is not a physical name of their own. */
 const NOT_NAMES = new Set([
     "docker:index/remoteImage:RemoteImage",

@@ -281,6 +281,6 @@ describe("platforms: a domain the user points at the load balancer", () => {
             "eb.example.com CNAME onedigest-aws-beanstalk-env.eu-west-1.elasticbeanstalk.com",
         ]);
         const plain = (await runProgram({ targets: ["aws-ecs"], ...AWS })).outputs.deployments as Record<string, Record<string, string>>;
-        assert.deepStrictEqual(Object.keys(plain["aws-ecs"]).sort(), ["image", "imageId", "url"]);
+        assert.deepStrictEqual(Object.keys(plain["aws-ecs"]).sort(), ["dashboard", "image", "imageId", "url"]);
     });
 });

@@ -13,6 +13,11 @@ import { PUSH, ROOT, TEST_SECRET, hex, invokeError, isSecret, registryRef, revea
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 
+/** The app's pulled images (the local target's Prometheus image is pulled too: localPrometheus.test.ts). */
+function appImages(run: ProgramRun) {
+    return run.ofType("docker:index/remoteImage:RemoteImage").filter((r) => !r.name.endsWith("-prometheus-image"));
+}
+
 describe("program: local stack", () => {
     it("generates the SECRET_KEY into the stack's state when none is set, and keeps it secret", async () => {
         const run = await runProgram({ targets: ["local"], secretKey: null });
@@ -76,11 +81,11 @@ describe("program: local stack", () => {
     });
 
     it("exports imageId, deployments and url in the contract's shapes", async () => {
-        const run = await runProgram({ targets: ["local"], local: { port: 9090 } });
+        const run = await runProgram({ targets: ["local"], local: { port: 9090, prometheusPort: 9091 } });
         const { imageId, deployments, url } = run.outputs as { imageId: string; deployments: Record<string, Record<string, string>>; url: string };
         assert.match(imageId, IMAGE_ID);
         assert.deepStrictEqual(Object.keys(deployments), ["local"]);
-        assert.deepStrictEqual(deployments.local, { url: "http://localhost:9090", image: imageId, imageId });
+        assert.deepStrictEqual(deployments.local, { url: "http://localhost:9090", image: imageId, imageId, dashboard: "http://127.0.0.1:9091" });
         assert.strictEqual(url, "http://localhost:9090");
     });
 
@@ -98,7 +103,7 @@ describe("program: image sources", () => {
     it("with image.ref builds nothing, reads the config digest from the registry first, and runs the pulled image by ID", async () => {
         const run = await runProgram({ targets: ["local"], image: { ref: pinned }, ...auth });
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
-        const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage");
+        const [pulled] = appImages(run);
         assert.strictEqual(pulled.inputs.name, pinned);
         assert.strictEqual(run.outputs.imageId, pinnedId);
         // The manifest of that digest, read with the stack's login for that registry.
@@ -146,7 +151,7 @@ describe("program: image sources", () => {
         );
         assert.strictEqual(run.ofType("docker:index/image:Image").length, 0);
         assert.strictEqual(run.ofType("pulumi:pulumi:StackReference").length, 1);
-        assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.name, ref);
+        assert.strictEqual(appImages(run)[0].inputs.name, ref);
         assert.strictEqual(run.outputs.imageId, promotedId);
         // Artifact Registry's login: the caller's access token.
         assert.deepStrictEqual(run.mocks.registryReads.map((r) => r.authorization), [`Basic ${Buffer.from("oauth2accesstoken:ya29.short-lived-token").toString("base64")}`]);
@@ -250,7 +255,7 @@ describe("program: image IDs are checked where they are read", () => {
             new RegExp(`onedigest:image.ref: ${escape(ref)} pulled as ${other}, which is neither its config digest ${pinnedId} nor its manifest digest$`),
         );
         const run = await runProgram({ targets: ["local"], image: { ref }, ...auth });
-        assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.keepLocally, true);
+        assert.strictEqual(appImages(run)[0].inputs.keepLocally, true);
     });
 
     it("a promoted stack's, read from the stack named in promoteFrom", async () => {
@@ -260,6 +265,6 @@ describe("program: image IDs are checked where they are read", () => {
         await assert.rejects(runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks("v1") }), /acme\/onedigest\/dev's imageId is not an image ID \(sha256:<64 hex>\): "v1"/);
         const run = await runProgram({ targets: ["local"], image: { promoteFrom: "acme/onedigest/dev" } }, { stacks: stacks(id) });
         assert.strictEqual(run.ofType("pulumi:pulumi:StackReference")[0].inputs.name, "acme/onedigest/dev");
-        assert.strictEqual(run.ofType("docker:index/remoteImage:RemoteImage")[0].inputs.keepLocally, true);
+        assert.strictEqual(appImages(run)[0].inputs.keepLocally, true);
     });
 });

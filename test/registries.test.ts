@@ -20,7 +20,8 @@ const OTHER_REF = registryRef("registry.example.com:5000/team/app", PINNED_ID);
 const CLOUD = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
 
 function pullAuth(run: ProgramRun): Array<Record<string, unknown>> {
-    const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage");
+    // The app's pull (a local target also pulls its Prometheus image, anonymously: localPrometheus.test.ts).
+    const [pulled] = run.ofType("docker:index/remoteImage:RemoteImage").filter((r) => !r.name.endsWith("-prometheus-image"));
     for (const key of CREDENTIAL_INPUTS) assert.strictEqual(pulled.inputs[key], undefined, `the pull's inputs hold ${key}`);
     return registryAuthOf(providerOf(run.mocks, pulled));
 }

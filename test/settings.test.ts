@@ -21,6 +21,9 @@ const RETENTION = "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731
 
 const error = (values: Record<string, unknown>): string => configError(values, EXTRA);
 /** The settings loadConfig returns for `kind`, or the problems it reports, one per line. */
+/** What Pulumi.yaml gives `alerts`, for the runs without its defaults (they are required keys). */
+const ALERTS = { errorRatePercent: 5, latencyP99Ms: 1000, unhealthyMinutes: 3 };
+
 function settingsOf(kind: string, values: Record<string, unknown>, defaults?: Record<string, unknown>): unknown {
     try {
         return loadConfig(sources({ targets: [kind], ...values }, EXTRA), defaults).settings[kind as never];
@@ -164,7 +167,7 @@ describe("settings: the edges of every range", () => {
         assert.ok(!ok("gcp-cloudrun", "cloudrun", { cpu: "1", memory: "8Gi" }));
         assert.ok(!ok("gcp-cloudrun", "cloudrun", { memory: "8Gi" }));
         // Without Pulumi.yaml's defaults: setting either one alone is checked against the other's default.
-        const alone = (cloudrun: Record<string, unknown>) => String(settingsOf("gcp-cloudrun", { app: { name: "a", port: 8080 }, cloudrun: { concurrency: 80, minInstances: 0, maxInstances: 10, ...cloudrun } }, {}));
+        const alone = (cloudrun: Record<string, unknown>) => String(settingsOf("gcp-cloudrun", { app: { name: "a", port: 8080 }, alerts: ALERTS, cloudrun: { concurrency: 80, minInstances: 0, maxInstances: 10, ...cloudrun } }, {}));
         assert.match(alone({ memory: "8Gi" }), /^onedigest:cloudrun\.memory: got "8Gi"; expected with cpu 1, one of 512Mi, 1Gi, 2Gi, 4Gi\./);
         assert.match(alone({ cpu: "4" }), /^onedigest:cloudrun\.memory: got "512Mi"; expected with cpu 4, one of 2Gi, 4Gi, 8Gi, 16Gi\./);
     });
@@ -173,7 +176,7 @@ describe("settings: the edges of every range", () => {
 describe("settings: defaults when Pulumi.yaml gives none", () => {
     const app = { name: "shop", port: 8080 };
     const cases: Array<[kind: string, key: string, required: Record<string, unknown>, expected: Record<string, unknown>]> = [
-        ["local", "local", { port: 8080, memoryMb: 512 }, { port: 8080, restart: "unless-stopped", memoryMb: 512 }],
+        ["local", "local", { port: 8080, memoryMb: 512 }, { port: 8080, restart: "unless-stopped", memoryMb: 512, prometheusPort: 9090, scrapeSeconds: 15 }],
         ["aws-beanstalk", "beanstalk", { instanceType: "t3.small", minInstances: 1, maxInstances: 2, keepImages: 20 }, { region: "eu-west-1", instanceType: "t3.small", minInstances: 1, maxInstances: 2, deploymentPolicy: "RollingWithAdditionalBatch", certificateArn: undefined, domain: undefined, logRetentionDays: 30, keepImages: 20 }],
         [
             "aws-ecs",
@@ -190,14 +193,14 @@ describe("settings: defaults when Pulumi.yaml gives none", () => {
     ];
     for (const [kind, key, required, expected] of cases) {
         it(kind, () => {
-            assert.deepStrictEqual(settingsOf(kind, { app, [key]: required }, {}), expected);
+            assert.deepStrictEqual(settingsOf(kind, { app, alerts: ALERTS, [key]: required }, {}), expected);
         });
     }
 
     it("heroku", () => {
-        const got = settingsOf("heroku", { app, heroku: { quantity: 1, releaseTimeoutSeconds: 300 } }, {}) as Record<string, unknown>;
+        const got = settingsOf("heroku", { app, alerts: ALERTS, heroku: { quantity: 1, releaseTimeoutSeconds: 300 } }, {}) as Record<string, unknown>;
         assert.match(String(got.appName), /^shop-test-[0-9a-f]{6}$/);
-        assert.deepStrictEqual({ ...got, appName: undefined, apiKey: undefined }, { appName: undefined, region: "us", team: undefined, dynoSize: "basic", quantity: 1, releaseTimeoutSeconds: 300, apiKey: undefined, apiUrl: "https://api.heroku.com", registryUrl: "https://registry.heroku.com" });
+        assert.deepStrictEqual({ ...got, appName: undefined, apiKey: undefined }, { appName: undefined, region: "us", team: undefined, dynoSize: "basic", quantity: 1, releaseTimeoutSeconds: 300, apiKey: undefined, apiUrl: "https://api.heroku.com", registryUrl: "https://registry.heroku.com", logDrainUrl: undefined });
     });
 
     it("heroku's default app name is the stack's own: another organization or project gets another", () => {

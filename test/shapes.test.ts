@@ -107,6 +107,8 @@ describe("local: the container, exactly", () => {
             memory: 512,
             memorySwap: 512,
             name: "onedigest-test",
+            // Its Prometheus reaches the metrics port here, by this alias (localPrometheus.test.ts).
+            networksAdvanced: [{ aliases: ["app"], name: "onedigest-test-net" }],
             ports: [{ external: 8080, internal: 8080, ip: "127.0.0.1" }],
             readOnly: true,
             restart: "unless-stopped",

@@ -1,7 +1,7 @@
 /**
  * scripts/verify.ts against real HTTP servers on loopback: a match, every kind of mismatch, slow
- * starts, bad JSON and a server that never answers. (test/engine/deployLocal.test.ts runs it
- * against the deployed container.)
+ * starts, bad JSON and a server that never answers, and the bounded burst of `--load`.
+ * (test/engine/deployLocal.test.ts runs it against the deployed container.)
  */
 import * as assert from "assert";
 import { execFileSync, spawn } from "child_process";
@@ -12,7 +12,7 @@ import type { AddressInfo } from "net";
 import * as os from "os";
 import * as path from "path";
 
-import { checkDeployment, mismatch, readOutputs, verify, type Options } from "../scripts/verify";
+import { LOAD_LIMITS, burst, checkDeployment, formatLoad, mismatch, percentile, readOutputs, verify, type LoadResult, type Options } from "../scripts/verify";
 import { ROOT } from "./mocks";
 
 const ID = `sha256:${"a".repeat(64)}`;
@@ -232,5 +232,144 @@ describe("verify: a first deploy, before the domain's DNS points at the load bal
         assert.strictEqual(result.code, 1);
         assert.match(result.stdout, new RegExp(`^FAIL  aws-ecs  https://${DOMAIN}  ECONNREFUSED .*\\(through 127\\.0\\.0\\.1:9\\)$`, "m"));
         assert.match(result.stdout, new RegExp(`^note  aws-ecs  ${DOMAIN} does not resolve yet: create ${DOMAIN} CNAME lb-123\\.eu-west-1\\.elb\\.amazonaws\\.com$`, "m"));
+    });
+});
+
+/**
+ * A /healthcheck that answers `status` after `delayMs`, counting requests and the most in flight at
+ * once; `every5xx` makes every nth answer a 503.
+ */
+async function loadServer(opts: { delayMs?: number; every5xx?: number } = {}): Promise<{ url: string; hits: () => number; peak: () => number; close: () => Promise<void> }> {
+    let hits = 0;
+    let inFlight = 0;
+    let peak = 0;
+    const srv = http.createServer((req, res) => {
+        const n = ++hits;
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        setTimeout(() => {
+            inFlight--;
+            const failing = opts.every5xx !== undefined && n % opts.every5xx === 0;
+            res.writeHead(failing ? 503 : 200, { "content-type": "application/json" }).end(health(ID));
+        }, opts.delayMs ?? 0);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, "127.0.0.1", resolve));
+    return {
+        url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+        hits: () => hits,
+        peak: () => peak,
+        close: async () => {
+            srv.closeAllConnections();
+            await new Promise((r) => srv.close(r));
+        },
+    };
+}
+
+const THRESHOLDS = { errorRatePercent: 5, latencyP99Ms: 1000, unhealthyMinutes: 3 };
+
+describe("verify --load: a bounded burst, measured against the alert thresholds", function () {
+    this.timeout(60_000);
+
+    it("percentiles by nearest rank", () => {
+        const ms = Array.from({ length: 100 }, (_, i) => i + 1);
+        assert.deepStrictEqual([percentile(ms, 50), percentile(ms, 99), percentile(ms, 100), percentile([7], 99), percentile([], 99)], [50, 99, 100, 7, 0]);
+        assert.strictEqual(percentile([30, 10, 20], 50), 20, "unsorted input");
+    });
+
+    it("sends exactly the requests asked for, never more at once than the concurrency, and measures what came back", async () => {
+        const s = await loadServer({ delayMs: 20 });
+        try {
+            const r = await burst({ kind: "local", url: s.url, imageId: ID }, { requests: 40, concurrency: 4, maxMs: 20_000, requestTimeoutMs: 5_000 });
+            assert.strictEqual(s.hits(), 40);
+            assert.ok(s.peak() <= 4 && s.peak() >= 2, `peak ${s.peak()}`);
+            assert.deepStrictEqual([r.answered, r.unanswered, r.status5xx, r.cutShort], [40, 0, 0, false]);
+            assert.ok(r.p50Ms >= 20 && r.p99Ms >= r.p50Ms, `p50 ${r.p50Ms}, p99 ${r.p99Ms}`);
+            // 4 at a time, 20 ms each: about 200 requests a second at best.
+            assert.ok(r.requestsPerSecond > 10 && r.requestsPerSecond < 250, `${r.requestsPerSecond} req/s`);
+        } finally {
+            await s.close();
+        }
+    });
+
+    it("stops at its time limit, however many requests are left", async () => {
+        const s = await loadServer({ delayMs: 200 });
+        try {
+            const started = Date.now();
+            const r = await burst({ kind: "local", url: s.url, imageId: ID }, { requests: 1_000, concurrency: 2, maxMs: 600, requestTimeoutMs: 5_000 });
+            assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
+            assert.ok(r.cutShort);
+            assert.ok(s.hits() < 20, `${s.hits()} requests sent`);
+        } finally {
+            await s.close();
+        }
+    });
+
+    it("counts 5xx answers and requests that got no answer", async () => {
+        const s = await loadServer({ every5xx: 4 });
+        try {
+            const r = await burst({ kind: "local", url: s.url, imageId: ID }, { requests: 20, concurrency: 1, maxMs: 20_000, requestTimeoutMs: 5_000 });
+            assert.deepStrictEqual([r.answered, r.status5xx], [20, 5]);
+        } finally {
+            await s.close();
+        }
+        const refused = await burst({ kind: "local", url: "http://127.0.0.1:9", imageId: ID }, { requests: 5, concurrency: 1, maxMs: 5_000, requestTimeoutMs: 1_000 });
+        assert.deepStrictEqual([refused.answered, refused.unanswered], [0, 5]);
+    });
+
+    it("prints req/s, p50, p99 and the failed share next to the thresholds, marking what is over", () => {
+        const r: LoadResult = { kind: "gcp-cloudrun", url: "https://x", answered: 190, unanswered: 0, status5xx: 10, durationMs: 2_000, requestsPerSecond: 95, p50Ms: 40, p99Ms: 1_200, cutShort: false };
+        assert.strictEqual(formatLoad(r, THRESHOLDS), "load  gcp-cloudrun  190 requests in 2.0 s: 95.0 req/s, p50 40 ms, p99 1200 ms (alarm above 1000 ms  OVER), 5xx or no answer 5.3 % (alarm above 5 %  OVER)");
+        assert.strictEqual(formatLoad({ ...r, status5xx: 0, p99Ms: 80, cutShort: true }, THRESHOLDS), "load  gcp-cloudrun  190 requests in 2.0 s (time limit): 95.0 req/s, p50 40 ms, p99 80 ms (alarm above 1000 ms), 5xx or no answer 0.0 % (alarm above 5 %)");
+        assert.match(formatLoad(r, undefined), /p99 1200 ms, 5xx or no answer 5\.3 %; the stack exports no alert thresholds/);
+    });
+
+    it("reads the thresholds the stack exports", () => {
+        const json = (alerts: unknown) => JSON.stringify({ imageId: ID, deployments: {}, alerts });
+        assert.deepStrictEqual(readOutputs(json(THRESHOLDS)).alerts, THRESHOLDS);
+        assert.strictEqual(readOutputs(json({ errorRatePercent: "5" })).alerts, undefined);
+    });
+});
+
+describe("verify --load: the command", function () {
+    this.timeout(90_000);
+
+    it("bursts every target that proved its bits, one line each with the stack's thresholds; a failed target gets none", async () => {
+        const good = await loadServer();
+        const bad = await server([[200, health(OTHER)]]);
+        try {
+            const outputs = JSON.stringify({ imageId: ID, alerts: THRESHOLDS, deployments: { local: { url: good.url, imageId: ID }, heroku: { url: bad.url, imageId: ID } } });
+            const result = await runCli(outputs, ["--any-commit", "--any-version", "--timeout", "1", "--load", "--load-requests", "30", "--load-concurrency", "3"]);
+            assert.strictEqual(result.code, 1, "the exit status is the health check's");
+            const lines = result.stdout.trim().split("\n");
+            assert.strictEqual(lines.length, 3, result.stdout);
+            assert.match(lines[2], /^load  local  30 requests in \d+\.\d s: \d+\.\d req\/s, p50 \d+ ms, p99 \d+ ms \(alarm above 1000 ms\), 5xx or no answer 0\.0 % \(alarm above 5 %\)$/);
+            // One health check, then the burst.
+            assert.strictEqual(good.hits(), 31);
+            assert.strictEqual(bad.hits() <= 3, true, `the failed target got ${bad.hits()} requests`);
+        } finally {
+            await good.close();
+            await bad.close();
+        }
+    });
+
+    it("a burst over a threshold is marked, and the exit status stays the health check's", async () => {
+        const s = await loadServer({ every5xx: 2 });
+        try {
+            // Every second answer is a 503, the first one (the health check) included: let it retry.
+            const outputs = JSON.stringify({ imageId: ID, alerts: THRESHOLDS, deployments: { local: { url: s.url, imageId: ID } } });
+            const result = await runCli(outputs, ["--any-commit", "--any-version", "--timeout", "5", "--load", "--load-requests", "20"]);
+            assert.strictEqual(result.code, 0, result.stderr);
+            assert.match(result.stdout, /^load  local  20 requests .*5xx or no answer (45|50)\.0 % \(alarm above 5 %  OVER\)$/m);
+        } finally {
+            await s.close();
+        }
+    });
+
+    it("refuses a burst past its limits, and burst settings without --load, with its usage", async () => {
+        for (const args of [["--load", "--load-requests", String(LOAD_LIMITS.requests + 1)], ["--load", "--load-concurrency", "0"], ["--load", "--load-seconds", "600"], ["--load-requests", "10"]]) {
+            const result = await runCli("{}", args);
+            assert.strictEqual(result.code, 2, args.join(" "));
+            assert.match(result.stderr, /^usage: verify .*--load/, args.join(" "));
+        }
     });
 });

@@ -149,6 +149,31 @@ describe("workflows: what runs when", () => {
         assert.deepStrictEqual(workflow("deploy.yml").jobs.test, w.jobs.test);
     });
 
+    it("test: a scan job where the advisory databases are: pip-audit on every hash-pinned requirements file, npm audit, Trivy on the built image", () => {
+        const scan = workflow("test.yml").jobs.scan;
+        const script = runsOf(scan).join("\n");
+        const audit = script.match(/for file in ([^;]+); do[\s\S]*?pip-audit"? --strict --require-hashes --disable-pip [^\n]*-r "\$file"/);
+        assert.ok(audit, "pip-audit --strict over a list of files");
+        assert.match(script, /pip"? install -q --require-hashes -r checks\/requirements-audit\.txt/);
+        const listed = audit[1].trim().split(/\s+/);
+        const covered = (file: string) => listed.some((p) => new RegExp(`^${p.replace(/[.]/g, "\\.").replace(/\*/g, "[^/]*")}$`).test(file));
+        for (const dir of ["app", "checks"]) {
+            for (const file of fs.readdirSync(path.join(ROOT, dir)).filter((f) => /^requirements.*\.txt$/.test(f))) assert.ok(covered(`${dir}/${file}`), `${dir}/${file} is audited`);
+        }
+        assert.match(script, /npm audit --omit=dev --audit-level=high\n/);
+        assert.match(script, /npm audit --omit=dev --audit-level=high --prefix policy/);
+        assert.match(script, /docker build --tag onedigest-scan:ci app/);
+        const trivy = scan.steps!.find((s) => s.uses?.startsWith("aquasecurity/trivy-action@"))!;
+        assert.deepStrictEqual(trivy.with, { "image-ref": "onedigest-scan:ci", severity: "HIGH,CRITICAL", "ignore-unfixed": true, "exit-code": "1", trivyignores: ".trivyignore" });
+        assert.ok(fs.existsSync(path.join(ROOT, ".trivyignore")));
+    });
+
+    it("dependabot: pip (app/, checks/), npm (the project, policy/), the actions and the base image", () => {
+        const config = parseYaml(fs.readFileSync(path.join(ROOT, ".github", "dependabot.yml"), "utf8")) as { updates: Array<{ "package-ecosystem": string; directory?: string; directories?: string[] }> };
+        const where = Object.fromEntries(config.updates.map((u) => [u["package-ecosystem"], u.directories ?? [u.directory]]));
+        assert.deepStrictEqual(where, { pip: ["/app", "/checks"], npm: ["/", "/policy"], "github-actions": ["/"], docker: ["/app"] });
+    });
+
     it("deploy: test → dev → prod on pushes to main; prod behind `production`, promoting without a build", () => {
         const w = workflow("deploy.yml");
         assert.deepStrictEqual(w.on, { push: { branches: ["main"] } });
@@ -160,6 +185,26 @@ describe("workflows: what runs when", () => {
         assert.match(dev, /pulumi up --yes --stack dev[\s\S]*bash scripts\/verify\.sh dev/);
         assert.match(prod, /pulumi up --yes --stack prod[\s\S]*bash scripts\/check-promotion\.sh prod dev[\s\S]*bash scripts\/verify\.sh prod/);
         assert.ok(!/docker build|docker push/.test(prod), "prod builds nothing itself");
+    });
+
+    it("deploy: dev's copies signed keyless and attested after its up, the SBOMs kept; every job that deploys or previews has cosign", () => {
+        const w = workflow("deploy.yml");
+        const steps = w.jobs.dev.steps ?? [];
+        const at = (pred: (s: Step) => boolean) => steps.findIndex(pred);
+        const up = at((s) => /pulumi up --yes --stack dev/.test(s.run ?? ""));
+        const sign = at((s) => s.run === "bash scripts/sign-stack.sh dev sbom");
+        const keep = at((s) => s.uses?.startsWith("actions/upload-artifact@") === true);
+        assert.ok(up >= 0 && sign > up && keep > sign, "sign after the up, keep the SBOMs after signing");
+        assert.deepStrictEqual(steps[keep].with, { name: "sbom-dev", path: "sbom/", "if-no-files-found": "error" });
+        // Keyless needs the job's OIDC token; no key is handed to the job.
+        assert.strictEqual(w.jobs.dev.permissions?.["id-token"], "write");
+        assert.ok(!/COSIGN_(PRIVATE_)?KEY|--key/.test(runsOf(w.jobs.dev).join("\n")));
+        assert.ok(!runsOf(w.jobs.prod).some((r) => r.includes("sign-stack.sh")), "prod signs nothing: it deploys what dev signed");
+        const cosignVersion = (job: Job) => (job.steps ?? []).find((s) => s.uses?.startsWith("sigstore/cosign-installer@"))?.with?.["cosign-release"];
+        for (const [file, job] of [["deploy.yml", "dev"], ["deploy.yml", "prod"], ["rollback.yml", "rollback"], ["preview.yml", "preview"]] as const) {
+            assert.strictEqual(cosignVersion(workflow(file).jobs[job]), "v2.6.1", `${file} ${job}`);
+        }
+        assert.match(fs.readFileSync(path.join(ROOT, "scripts", "test.sh"), "utf8"), /cosign\/v2\/cmd\/cosign@v2\.6\.1/, "the suite and the workflows run one cosign version");
     });
 
     it("preview: dev and prod on pull requests, the diff as a comment; forks are told why they get none", () => {
@@ -184,5 +229,32 @@ describe("workflows: what runs when", () => {
         assert.match(job.steps![0].run ?? "", /@sha256:\[0-9a-f\]\{64\}/, "the reference is checked first");
         const runs = runsOf(job).join("\n");
         assert.match(runs, /pulumi config set --path onedigest:image\.ref "\$REF"[\s\S]*pulumi up --yes --stack "\$STACK"[\s\S]*verify\.sh "\$STACK" --any-commit --any-version/);
+    });
+});
+
+describe("the checks the suite runs offline", () => {
+    const testSh = fs.readFileSync(path.join(ROOT, "scripts", "test.sh"), "utf8");
+
+    it("test.sh has a sast stage (scripts/sast.sh) and a pre-commit stage, counted", () => {
+        assert.match(testSh, /^sast\(\) \{ tools_ready && bash scripts\/sast\.sh; \}\nstage sast sast; count_checkers sast sast$/m);
+        assert.match(testSh, /"\$venv\/bin\/pre-commit" run --all-files/);
+        assert.match(testSh, /^if stage pre-commit pre_commit; then passed=\$\(\(passed \+ 1\)\); else failed=\$\(\(failed \+ 1\)\); fi$/m);
+    });
+
+    it(".pre-commit-config.yaml: local hooks only, ruff, the type-check, hadolint and actionlint", () => {
+        const config = parseYaml(fs.readFileSync(path.join(ROOT, ".pre-commit-config.yaml"), "utf8")) as { repos: Array<{ repo: string; hooks: Array<{ id: string }> }> };
+        assert.deepStrictEqual(config.repos.map((r) => r.repo), ["local"]);
+        assert.deepStrictEqual(config.repos[0].hooks.map((h) => h.id), ["ruff", "typecheck", "hadolint", "actionlint"]);
+    });
+
+    it("DAST runs against the container the real-engine stage deploys, through its published port", () => {
+        const deployLocal = fs.readFileSync(path.join(ROOT, "test", "engine", "deployLocal.test.ts"), "utf8");
+        assert.match(deployLocal, /run\("bash", \["scripts\/dast\.sh", `http:\/\/127\.0\.0\.1:\$\{LOCAL_PORT\}\/`\]/);
+    });
+
+    it("every finding accepted has a reason, and only the tools the gate knows", () => {
+        const lines = fs.readFileSync(path.join(ROOT, "checks", "accepted-findings.txt"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#"));
+        assert.ok(lines.length > 0);
+        for (const line of lines) assert.match(line, /^(bandit|semgrep|hadolint|checkov|wapiti) \S+ \S+ \S.{20,}$/, line);
     });
 });

@@ -48,8 +48,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             abort(413)
         # Load balancers probe over plain HTTP; redirecting them would fail every check.
         if force_https and request.scheme != "https" and request.path != HEALTH_PATH:
-            # 308 keeps the method and body, unlike 301/302. Never to a host the client made up.
+            # 308 keeps the method and body, unlike 301/302. Never to a host the client made up:
+            # settings.validate refuses FORCE_HTTPS without CANONICAL_HOST.
             url = urlsplit(request.url)
-            target = urlunsplit(("https", canonical_host or url.netloc, url.path, url.query, ""))
+            target = urlunsplit(("https", canonical_host, url.path, url.query, ""))
             return redirect(target, code=308)  # type: ignore[return-value]
         return None

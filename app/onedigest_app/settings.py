@@ -107,8 +107,8 @@ class Settings:
                 proxy_count,
             ),
             force_https=_flag("FORCE_HTTPS", source.get("FORCE_HTTPS", "0")),
-            # Where the HTTPS redirect points; unset, the request's own host (fine only behind a
-            # front end that routes by host, as Heroku's router and Cloud Run's do).
+            # Where the HTTPS redirect points: required with FORCE_HTTPS (validate), never the
+            # request's own Host header, which any client can make up.
             canonical_host=_host("CANONICAL_HOST", source.get("CANONICAL_HOST", "")),
             # /metrics answers only on this port, which no target publishes (README: The app).
             metrics_port=_int("METRICS_PORT", source.get("METRICS_PORT", "9100"), 1024, 65535),
@@ -131,4 +131,10 @@ class Settings:
             raise ConfigError(
                 "SECRET_KEY is not set: set the SECRET_KEY environment variable "
                 "(required when APP_ENV=production)"
+            )
+        if self.force_https and not self.canonical_host:
+            raise ConfigError(
+                "FORCE_HTTPS=1 needs CANONICAL_HOST: set CANONICAL_HOST to the host the app is "
+                "served at, e.g. app.example.com (the redirect to HTTPS goes there, never to the "
+                "Host header a client sent), or set FORCE_HTTPS=0"
             )

@@ -190,7 +190,7 @@ def test_made_up_methods_and_paths_add_no_metric_series(gunicorn_with):
 
 def test_clients_cannot_set_the_scheme_or_the_script_name(gunicorn_with):
     # No proxy trusted: forwarded headers from a client change nothing.
-    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="0")
+    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="0", CANONICAL_HOST="app.example.com")
     for header in (
         {"X-Forwarded-Proto": "https"},
         {"X-Forwarded-Ssl": "on"},
@@ -210,7 +210,7 @@ def test_clients_cannot_set_the_script_name(gunicorn_with):
 
 
 def test_one_trusted_proxy_sets_the_scheme(gunicorn_with):
-    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="1")
+    base = gunicorn_with(FORCE_HTTPS="1", PROXY_FIX_COUNT="1", CANONICAL_HOST="app.example.com")
     status, _, _ = raw_request(
         base, "GET", "/", {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
     )

@@ -54,10 +54,23 @@ def test_session_cookie_is_secure_httponly_and_samesite(make_app):
 
 
 def test_force_https_redirects_plain_http_keeping_path_and_query(make_app):
-    client = make_app(FORCE_HTTPS="1").test_client()
+    client = make_app(FORCE_HTTPS="1", CANONICAL_HOST="example.com").test_client()
     response = client.get("/some/path?a=1", headers={"Host": "example.com"})
     assert response.status_code == 308
     assert response.headers["Location"] == "https://example.com/some/path?a=1"
+
+
+def test_force_https_without_a_canonical_host_is_refused_at_start(make_app):
+    # Else the redirect would go to whatever Host a client sends (https://evil.example/).
+    from onedigest_app import ConfigError
+
+    with pytest.raises(ConfigError) as excinfo:
+        make_app(FORCE_HTTPS="1")
+    assert str(excinfo.value) == (
+        "FORCE_HTTPS=1 needs CANONICAL_HOST: set CANONICAL_HOST to the host the app is served "
+        "at, e.g. app.example.com (the redirect to HTTPS goes there, never to the Host header a "
+        "client sent), or set FORCE_HTTPS=0"
+    )
 
 
 def test_force_https_redirects_to_the_canonical_host_not_the_clients(make_app):
@@ -79,14 +92,14 @@ def test_a_malformed_canonical_host_is_refused_at_start(make_app):
 
 
 def test_force_https_leaves_the_healthcheck_alone(make_app):
-    client = make_app(FORCE_HTTPS="1").test_client()
+    client = make_app(FORCE_HTTPS="1", CANONICAL_HOST="app.example.com").test_client()
     response = client.get("/healthcheck")
     assert response.status_code == 200
     assert "myapplication" in response.get_json()
 
 
 def test_force_https_serves_requests_forwarded_as_https(make_app):
-    client = make_app(FORCE_HTTPS="1").test_client()
+    client = make_app(FORCE_HTTPS="1", CANONICAL_HOST="app.example.com").test_client()
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -120,7 +133,12 @@ def test_proxyfix_count_is_configurable(make_app, log_lines):
 
 def test_proxyfix_proto_count_can_be_smaller_than_the_for_count(make_app, log_lines):
     # Beanstalk: the ALB sets both headers; the instance's nginx appends to X-Forwarded-For only.
-    client = make_app(PROXY_FIX_COUNT="2", PROXY_FIX_PROTO_COUNT="1", FORCE_HTTPS="1").test_client()
+    client = make_app(
+        PROXY_FIX_COUNT="2",
+        PROXY_FIX_PROTO_COUNT="1",
+        FORCE_HTTPS="1",
+        CANONICAL_HOST="app.example.com",
+    ).test_client()
     log_lines()
     response = client.get(
         "/", headers={"X-Forwarded-For": "198.51.100.1, 10.0.0.5", "X-Forwarded-Proto": "https"}
@@ -132,7 +150,9 @@ def test_proxyfix_proto_count_can_be_smaller_than_the_for_count(make_app, log_li
 
 def test_proxyfix_proto_count_defaults_to_the_for_count(make_app):
     # Two trusted hops but one X-Forwarded-Proto value: the scheme is not trusted, so no HTTPS.
-    client = make_app(PROXY_FIX_COUNT="2", FORCE_HTTPS="1").test_client()
+    client = make_app(
+        PROXY_FIX_COUNT="2", FORCE_HTTPS="1", CANONICAL_HOST="app.example.com"
+    ).test_client()
     response = client.get(
         "/", headers={"X-Forwarded-For": "198.51.100.1, 10.0.0.5", "X-Forwarded-Proto": "https"}
     )
@@ -140,7 +160,9 @@ def test_proxyfix_proto_count_defaults_to_the_for_count(make_app):
 
 
 def test_proxyfix_off_ignores_forwarded_headers(make_app):
-    client = make_app(PROXY_FIX_COUNT="0", FORCE_HTTPS="1").test_client()
+    client = make_app(
+        PROXY_FIX_COUNT="0", FORCE_HTTPS="1", CANONICAL_HOST="app.example.com"
+    ).test_client()
     response = client.get("/", headers={"X-Forwarded-Proto": "https"})
     assert response.status_code == 308
 

@@ -118,6 +118,8 @@ export function imageIdsOf(r: Resource): ImageIdUse[] {
     };
     switch (r.type) {
         case TYPES.container: {
+            // A container labelled a monitor (the local target's Prometheus) watches the app, not runs it.
+            if (items(r.props.labels).some((l) => asString(field(l, "label")) === "onedigest.role" && asString(field(l, "value")) === "monitor")) break;
             add("image", r.props.image);
             for (const entry of items(r.props.envs)) {
                 const text = asString(entry);

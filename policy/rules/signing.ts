@@ -34,7 +34,7 @@ export function checkSignedImages(resources: readonly Resource[], stack: StackIn
     if (signer === undefined) return [];
     const out: Violation[] = [];
     if (!wellFormed(signer)) {
-        out.push({ message: `${SIGNED_BY_KEY}.signedBy is ${JSON.stringify(signer)}; expected { key: "<public key>" } or { identity: "<signer identity>", issuer: "<OIDC issuer>" }. Fix: pulumi config set --path onedigest:image.signedBy.key "$(cat cosign.pub)".` });
+        out.push({ message: `${SIGNED_BY_KEY}.signedBy is ${JSON.stringify(signer)}; expected { key: "<public key>" } or { identity: "<signer identity>", issuer: "<OIDC issuer>" }. Fix: pulumi config set --path onedigest:image.signedBy.key -- "$(cat cosign.pub)".` });
     }
     for (const r of resources) {
         if (r.type === TYPES.dockerImage) {

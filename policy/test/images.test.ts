@@ -101,6 +101,13 @@ describe("one-image-id", () => {
         assert.deepStrictEqual(checkOneImageId([...runners(ID_B, ID_A)].slice(0, 1).concat(runners(ID_A, ID_A).slice(1))).map((v) => v.urn), ["urn:pulumi:dev::onedigest::docker:index/container:Container::local", "urn:pulumi:dev::onedigest::docker:index/container:Container::local"], "its image and its IMAGE_ID");
     });
 
+    it("leaves out a container labelled a monitor (the local target's Prometheus runs its own image)", () => {
+        const prometheus = res(TYPES.container, "prometheus", { image: ID_B, labels: [{ label: "onedigest.role", value: "monitor" }] });
+        assert.deepStrictEqual(checkOneImageId([...runners(ID_A, ID_A), prometheus]), []);
+        const unlabelled = res(TYPES.container, "other", { image: ID_B, labels: [{ label: "onedigest.role", value: "app" }] });
+        assert.deepStrictEqual(checkOneImageId([...runners(ID_A, ID_A), unlabelled]).map((v) => v.urn), ["urn:pulumi:dev::onedigest::docker:index/container:Container::other"]);
+    });
+
     it("ignores what is not an image ID and what is unknown", () => {
         assert.deepStrictEqual(checkOneImageId([res(TYPES.container, "a", { image: REF }), res(TYPES.herokuRelease, "r", { imageId: unknown }), res(TYPES.container, "b", { image: ID_B })]), []);
     });

@@ -27,7 +27,7 @@ describe("signed-images-only", () => {
     it("refuses a build, a tag pulled, and a malformed signedBy, each with its fix", () => {
         const vs = checkSignedImages([res(TYPES.dockerImage, "image", {}), res(TYPES.remoteImage, "pinned", { name: "registry.example.com/app:v1" })], signed({ key: "" }));
         assert.deepStrictEqual(vs.map((v) => v.message), [
-            `onedigest:image.signedBy is {"key":""}; expected { key: "<public key>" } or { identity: "<signer identity>", issuer: "<OIDC issuer>" }. Fix: pulumi config set --path onedigest:image.signedBy.key "$(cat cosign.pub)".`,
+            `onedigest:image.signedBy is {"key":""}; expected { key: "<public key>" } or { identity: "<signer identity>", issuer: "<OIDC issuer>" }. Fix: pulumi config set --path onedigest:image.signedBy.key -- "$(cat cosign.pub)".`,
             `docker:index/image:Image "image": the stack builds its image, but onedigest:image.signedBy only admits signed bits and a fresh build is signed by no one. Fix: deploy a signed image by digest (onedigest:image.ref or image.promoteFrom), or remove signedBy.`,
             `docker:index/remoteImage:RemoteImage "pinned": name is "registry.example.com/app:v1", not pinned by digest, so no signature check can hold for what runs. Fix: pull repo@sha256:<64 hex> (onedigest:image.ref).`,
         ]);

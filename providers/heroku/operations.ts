@@ -40,10 +40,22 @@ export async function syncConfigVars(client: HerokuClient, app: string, wanted: 
     await client.request("PATCH", `/apps/${app}/config-vars`, { body, app });
 }
 
+/**
+ * The config vars as the app gets them: with FORCE_HTTPS on, CANONICAL_HOST is the app's own host
+ * (its web URL's), where the redirect to HTTPS goes instead of the Host header a client sent (the
+ * app refuses to start with one and not the other). Heroku makes that host, with a random part,
+ * only when it creates the app, so it is set here and not in the program's inputs.
+ */
+export function withOwnHost(vars: Readonly<Record<string, string>>, webUrl: string): Record<string, string> {
+    // FORCE_HTTPS as the app reads it; CANONICAL_HOST is never in app.env (config.ts reserves it).
+    const forceHttps = ["1", "true", "yes", "on"].includes((vars.FORCE_HTTPS ?? "").trim().toLowerCase());
+    return forceHttps ? { ...vars, CANONICAL_HOST: new URL(webUrl).host } : { ...vars };
+}
+
 export async function createApp(client: HerokuClient, inputs: AppInputs): Promise<AppOutputs> {
     const body = { name: inputs.name, region: inputs.region, stack: "container", ...(inputs.team ? { team: inputs.team } : {}) };
     const created = await client.request<ApiApp>("POST", inputs.team ? "/teams/apps" : "/apps", { body, app: inputs.name });
-    await syncConfigVars(client, created.id, inputs.configVars);
+    await syncConfigVars(client, created.id, withOwnHost(inputs.configVars, created.web_url));
     return { ...inputs, appId: created.id, name: created.name, webUrl: created.web_url };
 }
 
@@ -78,8 +90,9 @@ export async function updateApp(client: HerokuClient, id: string, olds: AppOutpu
         // Heroku renames in place: same app ID, releases and add-ons kept; the web URL changes.
         current = await client.request<ApiApp>("PATCH", `/apps/${id}`, { body: { name: news.name }, app: olds.name });
     }
-    await syncConfigVars(client, id, news.configVars, olds.configVars);
-    return { ...news, appId: id, name: current?.name ?? news.name, webUrl: current?.web_url ?? olds.webUrl };
+    const webUrl = current?.web_url ?? olds.webUrl;
+    await syncConfigVars(client, id, withOwnHost(news.configVars, webUrl), withOwnHost(olds.configVars, olds.webUrl));
+    return { ...news, appId: id, name: current?.name ?? news.name, webUrl };
 }
 
 export async function deleteApp(client: HerokuClient, id: string, name: string): Promise<void> {
@@ -186,4 +199,58 @@ export async function scale(client: HerokuClient, olds: ReleaseOutputs, news: Re
 async function newestRelease(client: HerokuClient, app: string): Promise<ApiRelease | undefined> {
     const releases = await client.request<ApiRelease[]>("GET", `/apps/${app}/releases`, { range: "version ..; order=desc, max=1", app });
     return releases[0];
+}
+
+export interface LogDrainInputs {
+    readonly app: string;
+    /** Where Heroku sends the app's logs (syslog+tls:// or https://); may carry a token, so a secret input. */
+    readonly url: string;
+    readonly apiKey: string;
+    readonly apiUrl?: string;
+}
+
+export interface LogDrainOutputs extends LogDrainInputs {
+    readonly drainId: string;
+    /** Heroku's token for the drain (`d.<uuid>`): the syslog message's host field, what the receiver sees. */
+    readonly token: string;
+}
+
+interface ApiLogDrain {
+    id: string;
+    token: string;
+    url: string;
+    addon?: { id: string } | null;
+}
+
+/** Adds the log drain: `POST /apps/{app}/log-drains` with its URL (Heroku Platform API reference, Log Drain Create). */
+export async function createLogDrain(client: HerokuClient, inputs: LogDrainInputs): Promise<LogDrainOutputs> {
+    const drain = await client.request<ApiLogDrain>("POST", `/apps/${inputs.app}/log-drains`, { body: { url: inputs.url }, app: inputs.app });
+    return { ...inputs, drainId: drain.id, token: drain.token };
+}
+
+/** The drain as Heroku has it, or undefined when it (or its app) is gone. */
+export async function readLogDrain(client: HerokuClient, id: string, state: LogDrainOutputs): Promise<LogDrainOutputs | undefined> {
+    try {
+        const drain = await client.request<ApiLogDrain>("GET", `/apps/${state.app}/log-drains/${id}`, { app: state.app });
+        return { ...state, drainId: drain.id, token: drain.token, url: drain.url };
+    } catch (err) {
+        if (err instanceof HerokuError && err.status === 404) return undefined;
+        throw err;
+    }
+}
+
+/** A drain's URL cannot change: another URL (or app) is another drain. */
+export function diffLogDrain(olds: LogDrainOutputs, news: LogDrainInputs): { changes: boolean; replaces: string[] } {
+    const replaces = (["app", "url"] as const).filter((f) => olds[f] !== news[f]);
+    return { changes: replaces.length > 0 || olds.apiKey !== news.apiKey || olds.apiUrl !== news.apiUrl, replaces: [...replaces] };
+}
+
+export async function deleteLogDrain(client: HerokuClient, id: string, app: string): Promise<void> {
+    try {
+        await client.request("DELETE", `/apps/${app}/log-drains/${id}`, { app });
+    } catch (err) {
+        // Deleting the app took its drains with it.
+        if (err instanceof HerokuError && err.status === 404) return;
+        throw err;
+    }
 }

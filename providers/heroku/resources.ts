@@ -66,6 +66,31 @@ export const releaseProvider: pulumi.dynamic.ResourceProvider<Operations.Release
     async delete() {},
 };
 
+export const logDrainProvider: pulumi.dynamic.ResourceProvider<Operations.LogDrainInputs, Operations.LogDrainOutputs> = {
+    async create(inputs) {
+        const ops = operations();
+        const outs = await ops.createLogDrain(ops.clientFor(inputs), inputs);
+        return { id: outs.drainId, outs };
+    },
+    async read(id, props) {
+        const ops = operations();
+        if (!props) return {};
+        const outs = await ops.readLogDrain(ops.clientFor(props), id, props);
+        return outs ? { id, props: outs } : {};
+    },
+    async diff(_id, olds, news) {
+        return operations().diffLogDrain(olds, news);
+    },
+    // Only the key or the endpoint changed: the drain is the same one.
+    async update(_id, olds, news) {
+        return { outs: { ...news, drainId: olds.drainId, token: olds.token } };
+    },
+    async delete(id, props) {
+        const ops = operations();
+        await ops.deleteLogDrain(ops.clientFor(props), id, props.app);
+    },
+};
+
 type Inputs<T> = { readonly [K in keyof T]: pulumi.Input<T[K]> };
 
 export class HerokuApp extends pulumi.dynamic.Resource {
@@ -85,5 +110,14 @@ export class HerokuRelease extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: Inputs<Operations.ReleaseInputs>, opts?: pulumi.CustomResourceOptions) {
         super(releaseProvider, name, { ...args, releaseId: undefined, version: undefined, status: undefined }, { ...opts, additionalSecretOutputs: ["apiKey"] }, "heroku", "Release");
+    }
+}
+
+export class HerokuLogDrain extends pulumi.dynamic.Resource {
+    declare readonly drainId: pulumi.Output<string>;
+    declare readonly token: pulumi.Output<string>;
+
+    constructor(name: string, args: Inputs<Operations.LogDrainInputs>, opts?: pulumi.CustomResourceOptions) {
+        super(logDrainProvider, name, { ...args, url: pulumi.secret(args.url), drainId: undefined, token: undefined }, { ...opts, additionalSecretOutputs: ["url", "apiKey"] }, "heroku", "LogDrain");
     }
 }

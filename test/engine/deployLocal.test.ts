@@ -16,17 +16,18 @@ import { docker, engineStore, expectedStore, savedConfigDigest } from "../pipeli
 import { changedSteps, ok, run, tempDir, type Result } from "./cli";
 
 const LOCAL_PORT = 8080; // Pulumi.local.yaml's onedigest:local.port, as shipped
+const PROMETHEUS_PORT = 9090; // onedigest:local.prometheusPort, as shipped
 const CONTAINER = "onedigest-local"; // `${app.name}-local`
 
 function git(cwd: string, ...args: string[]): string {
     return execFileSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } }).trim();
 }
 
-/** A clean checkout of the working tree (tracked and new files, as they are now) with its own git history. */
+/** A clean checkout of the working tree (tracked and new files, as they are now; a symlinked node_modules is linked below, not copied) with its own git history. */
 function checkout(into: string): string {
     const dir = path.join(into, "onedigest");
     fs.mkdirSync(dir);
-    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)));
+    const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)) && fs.statSync(path.join(ROOT, f)).isFile());
     for (const file of files) {
         const to = path.join(dir, file);
         fs.mkdirSync(path.dirname(to), { recursive: true });
@@ -61,6 +62,7 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         assert.ok(process.env.DOCKER_HOST, "no engine: run through scripts/test.sh, which starts dockerd (scripts/docker-env.sh)");
         assert.strictEqual(engineStore(), expectedStore(), "the engine runs the image store the suite started it with");
         assert.ok(await portFree(LOCAL_PORT), `127.0.0.1:${LOCAL_PORT} is taken: the local stack publishes the app there; stop what listens on it`);
+        assert.ok(await portFree(PROMETHEUS_PORT), `127.0.0.1:${PROMETHEUS_PORT} is taken: the local stack publishes its Prometheus there; stop what listens on it`);
         scratch = tempDir("onedigest-deploy-local-");
         dir = checkout(scratch);
         env = { ...process.env };
@@ -73,7 +75,7 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     });
 
-    let outputs: { imageId: string; url: string; deployments: Record<string, { image: string; imageId: string; url: string }> };
+    let outputs: { imageId: string; url: string; deployments: Record<string, { image: string; imageId: string; url: string; dashboard: string }> };
 
     it("deploys: /healthcheck answers with the commit, and the exported imageId is the running container's image", async () => {
         const result = ok(await deploy(), "deploy-local.sh");
@@ -97,9 +99,21 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         assert.strictEqual(docker("inspect", "--format", "{{.State.Health.Status}}", CONTAINER), "healthy");
         assert.strictEqual(outputs.deployments.local.imageId, outputs.imageId);
         assert.strictEqual(outputs.url, `http://localhost:${LOCAL_PORT}`);
+        // Prometheus beside it (its alerts fire in localPrometheus.test.ts): the exported dashboard, scraping the app.
+        assert.strictEqual(outputs.deployments.local.dashboard, `http://127.0.0.1:${PROMETHEUS_PORT}`);
+        assert.strictEqual((await fetch(`http://127.0.0.1:${PROMETHEUS_PORT}/-/ready`)).status, 200);
         // The running bits say which bits they are, and the script's post-deploy check saw that.
         assert.strictEqual(health.imageid, outputs.imageId);
         assert.match(result.stdout, new RegExp(`^ok    local  http://localhost:${LOCAL_PORT}  ${outputs.imageId}  \\d+ ms$`, "m"));
+    });
+
+    // The container as the local stack runs it, probed through its published port: wapiti, bounded
+    // to about two minutes, modules that need no outside network (scripts/dast.sh). Once, on the
+    // classic store (scripts/test.sh sets ONEDIGEST_DAST=0 for the containerd one: the same bits).
+    it("DAST: wapiti finds nothing above informational that checks/accepted-findings.txt gives no reason for", async function () {
+        if (process.env.ONEDIGEST_DAST === "0") this.skip();
+        const result = ok(await run("bash", ["scripts/dast.sh", `http://127.0.0.1:${LOCAL_PORT}/`], { cwd: dir, env, timeoutMs: 400_000 }), "scripts/dast.sh");
+        assert.match(result.stdout, /^dast: 2 passed, 0 failed$/m);
     });
 
     it("verify: passes against the running container, and fails naming the target when the stack claims other bits", async () => {
@@ -161,7 +175,7 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
 
     it("destroys: the container is gone and the stack holds no resources", async () => {
         ok(await deploy("destroy"), "deploy-local.sh destroy");
-        assert.strictEqual(docker("ps", "-a", "--filter", `name=^${CONTAINER}$`, "--format", "{{.Names}}"), "");
+        assert.strictEqual(docker("ps", "-a", "--filter", `name=^${CONTAINER}`, "--format", "{{.Names}}"), "", "the app and its Prometheus");
         const env2 = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}`, PULUMI_CONFIG_PASSPHRASE_FILE: path.join(dir, ".pulumi-state", "passphrase") };
         const state = JSON.parse(ok(await run("pulumi", ["stack", "export", "--stack", "local"], { cwd: dir, env: env2 }), "stack export").stdout) as { deployment: { resources?: unknown[] } };
         assert.deepStrictEqual(state.deployment.resources ?? [], []);

@@ -19,7 +19,9 @@ import { Stack, changedSteps, cliEnv, ok, tempDir, type Result } from "./cli";
 import { FakeClouds, basic } from "./clouds";
 import type { TaskDefinitionRecord, ServiceRecord } from "./fakes/aws/ecs";
 import type { ExpressServiceRecord } from "./fakes/aws/ecsExpress";
+import type { AlarmRecord, DashboardRecord } from "./fakes/aws/cloudwatch";
 import type { EnvironmentRecord } from "./fakes/aws/elasticbeanstalk";
+import type { SubscriptionRecord, TopicRecord } from "./fakes/aws/sns";
 import type { SecretRecord } from "./fakes/aws/secretsmanager";
 
 const FIXTURE = path.join(__dirname, "fixtures", "aws-fake");
@@ -106,7 +108,19 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         assert.strictEqual(out.solutionStack, "64bit Amazon Linux 2023 v4.4.1 running Docker");
         assert.match(out.expressEndpoint, /^https:\/\/fx-[0-9a-f]{32}\.ecs\.eu-west-1\.on\.aws$/);
         const types = new Set((await main.resourceTypes()).filter((t) => t.startsWith("aws:")));
-        assert.strictEqual(types.size, 29, [...types].join("\n"));
+        assert.strictEqual(types.size, 33, [...types].join("\n"));
+        // An Application Load Balancer's environment reports it by ARN; the alarm and dashboard are the account's.
+        assert.match(String(out.environmentLoadBalancer), /^arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer\/app\/awseb-AWSEB-[0-9A-F]{10}\/[0-9a-f]{16}$/);
+        assert.strictEqual(out.alarmArn, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:fx-errors");
+        assert.strictEqual(out.dashboardArn, "arn:aws:cloudwatch::123456789012:dashboard/fx-dashboard");
+        // The service's deployments watch the alarm by name, and the alarm tells the topic.
+        const [svc] = Object.values(table<ServiceRecord>("ecs.services"));
+        assert.deepStrictEqual(svc.alarms, { alarmNames: ["fx-errors"], enable: true, rollback: true });
+        const alarm = table<AlarmRecord>("cloudwatch.alarms")["eu-west-1/fx-errors"];
+        assert.deepStrictEqual(alarm.config.alarmActions, [out.topicArn]);
+        assert.match(JSON.stringify(alarm.config.metricQueries), /"metric":\{"dimensions":\{"LoadBalancer":"app\/fx-alb\/[0-9a-f]{16}","TargetGroup":"targetgroup\/fx-tg\/[0-9a-f]{16}"\}/);
+        const subscriptions = Object.values(table<SubscriptionRecord>("sns.subscriptions"));
+        assert.deepStrictEqual(subscriptions.map((x) => [x.topicArn, x.protocol, x.endpoint, x.pendingConfirmation]), [[out.topicArn, "email", "oncall@example.com", true]]);
         ok(await main.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes (state read back from the store)");
     });
 
@@ -163,10 +177,31 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         );
     });
 
+    it("CloudWatch refuses metric math returning two series and more datapoints than periods; a threshold updates the alarm in place; another email is another subscription, the pending one left until its topic goes", async () => {
+        await main.setAll({ "aws-fake-check:alarmTwoSeries": true });
+        assert.match(failed(await main.up(), "pulumi up (two series)"), /updating CloudWatch Metric Alarm \(fx-errors\): operation error CloudWatch: PutMetricAlarm, https response error StatusCode: 400, RequestID: [0-9a-f-]{36}, ValidationError: Exactly one element of the metrics list should return data\./);
+        await main.setAll({ "aws-fake-check:alarmTwoSeries": false, "aws-fake-check:alarmDatapoints": 4 });
+        assert.match(failed(await main.up(), "pulumi up (4 datapoints of 3 periods)"), /PutMetricAlarm, .*ValidationError: DatapointsToAlarm must be less than or equal to EvaluationPeriods/);
+        await main.setAll({ "aws-fake-check:alarmDatapoints": 3, "aws-fake-check:alarmThreshold": 2.5, "aws-fake-check:dashboardTitle": "Requests per minute" });
+        const steps = changedSteps(ok(await main.cli(["preview", "--json"]), "pulumi preview --json").stdout);
+        assert.ok(steps.includes("update aws:cloudwatch/metricAlarm:MetricAlarm errors") && steps.includes("update aws:cloudwatch/dashboard:Dashboard dashboard"), steps.join("\n"));
+        ok(await main.up(), "pulumi up (threshold and dashboard)");
+        assert.strictEqual(table<AlarmRecord>("cloudwatch.alarms")["eu-west-1/fx-errors"].config.threshold, 2.5);
+        assert.match(JSON.stringify(table<DashboardRecord>("cloudwatch.dashboards")["fx-dashboard"].body), /Requests per minute/);
+
+        await main.setAll({ "aws-fake-check:alertEmail": "team@example.com" });
+        const replace = changedSteps(ok(await main.cli(["preview", "--json"]), "pulumi preview --json").stdout);
+        assert.ok(replace.includes("replace aws:sns/topicSubscription:TopicSubscription email"), replace.join("\n"));
+        ok(await main.up(), "pulumi up (another email)");
+        const endpoints = Object.values(table<SubscriptionRecord>("sns.subscriptions")).map((x) => `${x.endpoint} ${x.pendingConfirmation ? "pending" : "confirmed"}`).sort();
+        assert.deepStrictEqual(endpoints, ["oncall@example.com pending", "team@example.com pending"], "a pending subscription cannot be unsubscribed: it stays until its topic is deleted");
+        ok(await main.cli(["preview", "--expect-no-changes"]), "pulumi preview --expect-no-changes");
+    });
+
     it("a second stack with the same names fails as AWS fails each clash, adopts the ECS cluster, and cannot delete it; an unserved type or function fails loudly", async () => {
         const other = await stack("clash", { "aws-fake-check:names": "fx", "aws-fake-check:variant": "unserved" });
         const unserved = failed(await other.up(), "pulumi up of an unserved type and function");
-        assert.match(unserved, /error: unknown resource type aws:sns\/topic:Topic: the fake aws provider serves only aws:ecr\/repository:Repository, /);
+        assert.match(unserved, /error: unknown resource type aws:sqs\/queue:Queue: the fake aws provider serves only aws:ecr\/repository:Repository, /);
         assert.match(unserved, /unknown function aws:index\/getCallerIdentity:getCallerIdentity: the fake aws provider answers only aws:ecr\/getAuthorizationToken:getAuthorizationToken, /);
         await other.setAll({ "aws-fake-check:variant": "clash" });
         const out = failed(await other.cli(["up", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "pulumi up of a clashing stack");
@@ -183,6 +218,11 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
         ]) {
             assert.match(out, expected);
         }
+        // Not refused, taken over: the topic is shared, the alarm and the dashboard overwritten by the second stack.
+        assert.deepStrictEqual(table<TopicRecord>("sns.topics")["arn:aws:sns:eu-west-1:123456789012:fx-alerts"].owners.length, 2);
+        const alarm = table<AlarmRecord>("cloudwatch.alarms")["eu-west-1/fx-errors"];
+        assert.deepStrictEqual([alarm.owners.length, alarm.config.threshold, alarm.config.metricName], [2, 50, "RequestCount"], "the second stack's configuration replaced the first's");
+        assert.deepStrictEqual(table<DashboardRecord>("cloudwatch.dashboards")["fx-dashboard"].body, { widgets: [] });
         // ECS answers CreateCluster for a name in use with that cluster: the second stack adopts it…
         const clusters = Object.values(table<{ name: string; owners: string[] }>("ecs.clusters"));
         assert.deepStrictEqual(clusters.map((c) => [c.name, c.owners.length]), [["fx-cluster", 2]]);

@@ -64,7 +64,7 @@ describe("real engine: the fake gcp provider plugin", function () {
 
     after(async function () {
         if (stack) {
-            await set({ deletionProtection: false, retainRepository: false, duplicate: "", unserved: false });
+            await set({ deletionProtection: false, retainRepository: false, duplicate: "", unserved: false, noChannel: false, channelRef: "" });
             await stack.cli(["up", "--yes", "--skip-preview"], { timeoutMs: 300_000 }).catch(() => undefined);
             await stack.remove().catch((err: Error) => console.log(`      cleanup: ${err.message.split("\n")[0]}`));
         }
@@ -81,6 +81,7 @@ describe("real engine: the fake gcp provider plugin", function () {
             ["Artifact Registry API", "artifactregistry.googleapis.com"],
             ["Secret Manager API", "secretmanager.googleapis.com"],
             ["Identity and Access Management (IAM) API", "iam.googleapis.com"],
+            ["Cloud Monitoring API", "monitoring.googleapis.com"],
         ]) {
             assert.ok(
                 output(result).includes(`googleapi: Error 403: ${title} has not been used in project ${NUMBER} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/${service}/overview?project=${NUMBER} then retry.`),
@@ -105,7 +106,7 @@ describe("real engine: the fake gcp provider plugin", function () {
             ),
             output(result),
         );
-        assert.deepStrictEqual(Object.keys(table("serviceusage.services")).sort(), ["artifactregistry", "iam", "run", "secretmanager"].map((s) => `${PROJECT}/${s}.googleapis.com`));
+        assert.deepStrictEqual(Object.keys(table("serviceusage.services")).sort(), ["artifactregistry", "iam", "monitoring", "run", "secretmanager"].map((s) => `${PROJECT}/${s}.googleapis.com`));
         assert.ok(table("artifactregistry.repositories")[`${PROJECT}/${REGION}/${NAMES.repositoryId}`]);
         assert.deepStrictEqual(Object.keys(table("run.services")), []);
     });
@@ -171,6 +172,53 @@ describe("real engine: the fake gcp provider plugin", function () {
         assert.ok(String(out.latestReadyRevision).endsWith(`/revisions/${revisions[1]}`));
     });
 
+    it("Cloud Monitoring: an email channel needs its address; a policy names channels by name, that exist; a channel a policy names is deleted only with forceDelete; the uptime check's host forces a new one", async () => {
+        const out = await stack.outputs();
+        const channelName = String(out.channelName);
+        assert.match(channelName, new RegExp(`^projects/${PROJECT}/notificationChannels/\\d+$`));
+        assert.match(String(out.uptimeCheckId), /^check-healthcheck-\d{10}$/);
+        assert.match(String(out.dashboardName), new RegExp(`^projects/${NUMBER}/dashboards/\\d+$`));
+        const policy = () => Object.values(table<{ notificationChannels: string[]; conditions: Array<{ conditionThreshold: { filter: string } }> }>("monitoring.alertPolicies"))[0];
+        assert.deepStrictEqual(policy().notificationChannels, [channelName]);
+        assert.ok(policy().conditions[0].conditionThreshold.filter.includes(`metric.label.check_id="${String(out.uptimeCheckId)}"`));
+        const host = new URL(String(out.uri)).host;
+        assert.deepStrictEqual(Object.values(table<{ monitoredResource: unknown }>("monitoring.uptimeCheckConfigs")).map((u) => u.monitoredResource), [{ type: "uptime_url", labels: { project_id: PROJECT, host } }]);
+
+        await set({ channelWithoutAddress: true });
+        assert.ok(output(await up()).includes("Error updating NotificationChannel: googleapi: Error 400: Request was missing field notification_channel.labels[email_address]."));
+        await set({ channelWithoutAddress: false, channelRef: "my-channel" });
+        assert.ok(output(await up()).includes("Error updating AlertPolicy: googleapi: Error 400: Name must begin with 'projects/{project_id}/notificationChannels/{channel_id}', got: my-channel"));
+
+        // The policy keeps naming the channel the program no longer makes: its delete is refused…
+        await set({ channelRef: channelName, noChannel: true });
+        const refused = output(await up());
+        const policyName = Object.values(table<{ name: string }>("monitoring.alertPolicies"))[0].name;
+        assert.ok(refused.includes(`Error deleting NotificationChannel: googleapi: Error 400: Notification channel ${channelName} is referenced by alert policies: ${policyName}`), refused);
+        assert.ok(table("monitoring.notificationChannels")[`${PROJECT}/${channelName.split("/").pop()}`], "the channel is still there");
+        // …until it is forced: then it goes, and the policy with it no longer names it.
+        await set({ noChannel: false, forceDeleteChannel: true, channelRef: "" });
+        ok(await up(), "up (forceDelete on the channel)");
+        await set({ noChannel: true, channelRef: channelName });
+        ok(await up(), "up (the forced delete)");
+        assert.deepStrictEqual(Object.keys(table("monitoring.notificationChannels")), []);
+        assert.deepStrictEqual(policy().notificationChannels, []);
+        // Naming the gone channel again is a channel that does not exist.
+        await set({ policyName: "down again" });
+        assert.ok(output(await up()).includes("Error updating AlertPolicy: googleapi: Error 404: Notification channel not found"));
+        await set({ noChannel: false, forceDeleteChannel: false, channelRef: "", policyName: "down" });
+        ok(await up(), "up (a channel again)");
+        assert.deepStrictEqual(policy().notificationChannels, [String((await stack.outputs()).channelName)]);
+
+        await set({ uptimePath: "/healthz", dashboardTitle: "check 2", uptimeHost: "other.example.com" });
+        const steps = changedSteps(ok(await stack.cli(["preview", "--json"]), "preview --json").stdout);
+        for (const step of ["replace gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig uptime", "update gcp:monitoring/dashboard:Dashboard dashboard", "update gcp:monitoring/alertPolicy:AlertPolicy down"]) assert.ok(steps.includes(step), `${step} not in ${steps.join(", ")}`);
+        await set({ uptimeHost: "" });
+        const inPlace = changedSteps(ok(await stack.cli(["preview", "--json"]), "preview --json").stdout);
+        assert.ok(inPlace.includes("update gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig uptime"), inPlace.join(", "));
+        await set({ uptimePath: "/healthcheck", dashboardTitle: "check" });
+        ok(await stack.cli(["preview", "--expect-no-changes"]), "preview --expect-no-changes");
+    });
+
     it("refuses a name another resource holds, as Google does; the same service name in another region is another service", async () => {
         const expected: Record<string, string> = {
             repository: "Error creating Repository: googleapi: Error 409: the repository already exists.",
@@ -232,11 +280,11 @@ describe("real engine: the fake gcp provider plugin", function () {
         ok(await up(), "up turning protection off");
         assert.strictEqual((await stack.outputs()).generation, "2", "deletionProtection lives in state only: no new generation");
         ok(await stack.cli(["destroy", "--yes", "--skip-preview"], { timeoutMs: 300_000 }), "destroy");
-        for (const gone of ["run.services", "run.revisions", "secretmanager.secrets", "secretmanager.versions", "secretmanager.bindings", "iam.serviceAccounts"]) {
+        for (const gone of ["run.services", "run.revisions", "secretmanager.secrets", "secretmanager.versions", "secretmanager.bindings", "iam.serviceAccounts", "monitoring.notificationChannels", "monitoring.uptimeCheckConfigs", "monitoring.alertPolicies", "monitoring.dashboards"]) {
             assert.deepStrictEqual(Object.keys(table(gone)), [], `${gone} is not empty after destroy`);
         }
         assert.deepStrictEqual(Object.keys(table("artifactregistry.repositories")), [`${PROJECT}/${REGION}/${NAMES.repositoryId}`], "retainOnDelete leaves the repository");
-        assert.strictEqual(Object.keys(table("serviceusage.services")).length, 4, "disableOnDestroy: false leaves the APIs on");
+        assert.strictEqual(Object.keys(table("serviceusage.services")).length, 5, "disableOnDestroy: false leaves the APIs on");
 
         const deleted = Object.values(table<{ accountId: string; uniqueId: string }>("iam.deletedServiceAccounts")).filter((a) => a.accountId === "check-runtime-two");
         assert.strictEqual(deleted.length, 1);

@@ -285,7 +285,7 @@ describe("policy pack on the real engine", function () {
         it("local: a first preview, an up and a preview of what runs, no violation", async function () {
             // The local stack as deploy-local.sh runs it, with an app name and port of its own (deployLocal.test.ts runs beside it).
             fs.mkdirSync(path.join(scratch, "local"));
-            const s = await Stack.create("local", ROOT, path.join(scratch, "local"), stackEnv, { app: { name: "policylocal" }, local: { port: await freePort() } });
+            const s = await Stack.create("local", ROOT, path.join(scratch, "local"), stackEnv, { app: { name: "policylocal" }, local: { port: await freePort(), prometheusPort: await freePort() } });
             stacks.push(s);
             const first = await preview(new Stack(s.name, s.projectDir, s.scratch, withEvents(stackEnv)));
             assert.strictEqual(first.code, 0, `${first.stdout.slice(-3000)}\n${first.stderr.slice(-2000)}`);

@@ -114,7 +114,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             localPort = await freePort();
             source = await stack(
                 "engine-heroku",
-                { targets: ["local", "heroku"], app: { name: "engine-heroku" }, heroku: { appName: "engine-heroku" }, local: { port: localPort } },
+                { targets: ["local", "heroku"], app: { name: "engine-heroku" }, heroku: { appName: "engine-heroku" }, local: { port: localPort, prometheusPort: await freePort() } },
                 { secretKey: SECRET, herokuApiKey: HEROKU_KEY },
             );
             ok(await source.up(), "pulumi up engine-heroku");
@@ -163,7 +163,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             const port = await freePort();
             const promoted = await stack(
                 "engine-promoted",
-                { targets: ["local"], app: { name: "engine-promoted" }, local: { port }, image: { promoteFrom: "engine-heroku" } },
+                { targets: ["local"], app: { name: "engine-promoted" }, local: { port, prometheusPort: await freePort() }, image: { promoteFrom: "engine-heroku" } },
                 { herokuApiKey: HEROKU_KEY },
             );
             const up = ok(await promoted.up(), "pulumi up engine-promoted");
@@ -206,7 +206,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             const port = await freePort();
             // Not the Heroku registry as far as this stack knows: its login must come from registryAuth.
             const plainEnv = { ...env, HEROKU_REGISTRY_URL: undefined };
-            pinned = await stack("engine-pinned", { targets: ["local"], app: { name: "engine-pinned" }, local: { port }, image: { ref } }, {}, plainEnv);
+            pinned = await stack("engine-pinned", { targets: ["local"], app: { name: "engine-pinned" }, local: { port, prometheusPort: await freePort() }, image: { ref } }, {}, plainEnv);
             const refused = await pinned.cli(["preview"]);
             assert.notStrictEqual(refused.code, 0);
             assert.ok((refused.stdout + refused.stderr).includes(`onedigest:registryAuth: got (not set); expected credentials for ${registry}, which onedigest:image.ref pulls from`), refused.stdout + refused.stderr);
@@ -273,7 +273,7 @@ describe("real engine: heroku, promotion, pinning and bad input", function () {
             const port = await freePort();
             const victim = await stack(
                 "engine-victim",
-                { targets: ["local"], app: { name: "engine-victim" }, local: { port }, image: { promoteFrom: "organization/onedigest/engine-tampered" } },
+                { targets: ["local"], app: { name: "engine-victim" }, local: { port, prometheusPort: await freePort() }, image: { promoteFrom: "organization/onedigest/engine-tampered" } },
                 { herokuApiKey: HEROKU_KEY },
             );
             const up = await victim.up();

@@ -20,6 +20,8 @@ interface FakeApp {
     configVars: Record<string, string>;
     releases: Array<{ id: string; version: number; status: string; output_stream_url: string | null; description: string }>;
     formation: { quantity: number; size: string; docker_image?: string };
+    /** Log drains, in the Platform API's shape (Log Drain: id, token, url, addon, created_at, updated_at). */
+    drains?: Array<{ id: string; token: string; url: string; addon: null; created_at: string; updated_at: string }>;
 }
 
 export interface Failure {
@@ -115,6 +117,7 @@ export class FakeHeroku {
         const app = this.find(parts[1]);
         if (!app) return [404, { id: "not_found", message: "Couldn't find that app." }];
         const rest = parts.slice(2).join("/");
+        const drains = (app.drains ??= []);
 
         switch (`${req.method} ${rest}`) {
             case "GET ":
@@ -164,12 +167,34 @@ export class FakeHeroku {
                 if (newest && newest.status === "pending" && --this.pollsLeft <= 0) newest.status = this.releaseOutcome.status;
                 return [206, newest ? [newest] : []];
             }
+            case "POST log-drains": {
+                // Log Drain Create: `url` is required (heroku-client docs/logDrain.md, Required Attributes); the
+                // drain gets an ID and a token of its own.
+                if (typeof body.url !== "string" || body.url === "") return [422, { id: "invalid_params", message: "Missing required params: url" }];
+                const at = new Date().toISOString();
+                const n = ++this.counter;
+                const drain = { id: `drain-${n}`, token: `d.0000000${n}-0000-4000-8000-000000000000`, url: body.url, addon: null, created_at: at, updated_at: at };
+                drains.push(drain);
+                return [201, drain];
+            }
+            case "GET log-drains":
+                return [200, drains];
             case "PATCH formation/web":
                 app.formation.quantity = Number(body.quantity);
                 app.formation.size = String(body.size);
                 return [200, { type: "web", quantity: app.formation.quantity, size: app.formation.size }];
-            default:
+            default: {
+                // Log Drain Info and Delete, by the drain's ID, URL or token.
+                const drainRoute = /^(GET|DELETE) log-drains\/(.+)$/.exec(`${req.method} ${rest}`);
+                if (drainRoute) {
+                    const key = decodeURIComponent(drainRoute[2]);
+                    const drain = drains.find((d) => d.id === key || d.url === key || d.token === key);
+                    if (!drain) return [404, { id: "not_found", message: "Couldn't find that log drain." }];
+                    if (drainRoute[1] === "DELETE") app.drains = drains.filter((d) => d !== drain);
+                    return [200, drain];
+                }
                 return [404, { id: "not_found", message: "Couldn't find that route." }];
+            }
         }
     }
 }

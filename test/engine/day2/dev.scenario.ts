@@ -74,7 +74,7 @@ describe("day 2: the dev stack (Cloud Run + Heroku)", function () {
         first = (await dev.outputs()) as unknown as Outputs;
         const run = first.deployments["gcp-cloudrun"];
         assert.strictEqual(run.imageId, first.imageId);
-        assert.deepStrictEqual(Object.keys(table("serviceusage.services")).sort(), ["artifactregistry", "cloudresourcemanager", "iam", "run", "secretmanager"].map((s) => `${PROJECT}/${s}.googleapis.com`));
+        assert.deepStrictEqual(Object.keys(table("serviceusage.services")).sort(), ["artifactregistry", "cloudresourcemanager", "iam", "monitoring", "run", "secretmanager"].map((s) => `${PROJECT}/${s}.googleapis.com`));
         const repository = table<{ dockerConfig: { immutableTags: boolean } }>("artifactregistry.repositories")[`${PROJECT}/${REGION}/${NAMES.repositoryId}`];
         assert.ok(repository, "the repository is in the fake project");
         assert.deepStrictEqual(repository.dockerConfig, { immutableTags: true });
@@ -100,6 +100,12 @@ describe("day 2: the dev stack (Cloud Run + Heroku)", function () {
         const service = table<{ generation: number }>("run.services")[`${PROJECT}/${REGION}/${NAMES.service}`];
         assert.ok(service, "the Cloud Run service is in the fake project");
         assert.match(run.url, new RegExp(`^https://${NAMES.service}-[a-z0-9]{10}\\.a\\.run\\.app$`));
+        // Watched without an alerts.email: the three policies, to no channel; the uptime check of the public service; a dashboard.
+        const policies = Object.values(table<{ displayName: string; notificationChannels: string[] }>("monitoring.alertPolicies"));
+        assert.deepStrictEqual(policies.map((p) => [p.displayName.split(": ").pop(), p.notificationChannels]).sort(), [["down", []], ["failing", []], ["slow", []]]);
+        assert.deepStrictEqual(Object.keys(table("monitoring.notificationChannels")), []);
+        assert.strictEqual(Object.keys(table("monitoring.uptimeCheckConfigs")).length, 1);
+        assert.strictEqual(Object.keys(table("monitoring.dashboards")).length, 1);
         // Heroku: the app, its release of the same config digest, its SECRET_KEY.
         const heroku = first.deployments.heroku;
         herokuApp = heroku.image.split("/")[1];
@@ -171,7 +177,7 @@ describe("day 2: the dev stack (Cloud Run + Heroku)", function () {
         const index = world.stacks.indexOf(dev);
         await dev.remove();
         world.stacks.splice(index, 1);
-        for (const name of ["artifactregistry.repositories", "secretmanager.secrets", "secretmanager.bindings", "iam.serviceAccounts", "run.services", "run.revisions"]) {
+        for (const name of ["artifactregistry.repositories", "secretmanager.secrets", "secretmanager.bindings", "iam.serviceAccounts", "run.services", "run.revisions", "monitoring.alertPolicies", "monitoring.uptimeCheckConfigs", "monitoring.dashboards"]) {
             assert.deepStrictEqual(Object.keys(table(name)), [], `${name} is not empty after destroy`);
         }
         assert.deepStrictEqual([...world.heroku.apps.values()].map((a) => a.name), []);

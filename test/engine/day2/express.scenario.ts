@@ -85,7 +85,7 @@ describe("day 2 of an ECS Express stack", function () {
         const revision = running();
         assert.deepStrictEqual([revision.healthCheckPath, revision.containerPort, revision.cpu, revision.memory], ["/healthcheck", 8080, "256", "512"]);
         assert.deepStrictEqual(revision.scaling, { autoScalingMetric: "AVERAGE_CPU", autoScalingTargetValue: 60, minTaskCount: 2, maxTaskCount: 4 });
-        assert.strictEqual(envOf(revision).FORCE_HTTPS, "1");
+        assert.strictEqual(envOf(revision).FORCE_HTTPS, undefined);
         assert.strictEqual(envOf(revision).CANONICAL_HOST, undefined);
         assert.ok(!JSON.stringify(revision).includes(SECRET), "SECRET_KEY in the service's configuration");
         assert.deepStrictEqual(out.deployments["aws-ecs-express"], { url: service().endpoint, image: revision.image, imageId: imageA });

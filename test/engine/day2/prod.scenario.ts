@@ -19,6 +19,8 @@
 import * as assert from "assert";
 
 import { ok, run, type Stack } from "../cli";
+import type { AlarmRecord, DashboardRecord } from "../fakes/aws/cloudwatch";
+import type { SubscriptionRecord, TopicRecord } from "../fakes/aws/sns";
 import type { ServiceRecord as RunService, RevisionRecord } from "../fakes/gcp/cloudrunv2";
 import { HEROKU_KEY, World } from "./world";
 import { awsRecordOf, currentSecret, currentVersionId, ecrDigest, ecsService, envOf, liveAws, retainedResources, revisions, runningContainer, secretRecord, setStrings, sha256, tagOf } from "./awsState";
@@ -29,6 +31,9 @@ const PROD_SECRETS = ["day2-prod-secret-0123456789abcdef", "day2-prod-secret-rot
 const CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 const DOMAIN = "app.example.com";
 const PROD_RUN = "my-prod-project/europe-west1/onedigest-prod";
+/** Where prod's alarms go (docs/monitoring.md: `onedigest:alerts.email`). */
+const ALERT_EMAIL = "oncall@example.com";
+const ECS_ALARMS = ["unhealthy", "errors", "latency"].map((role) => `onedigest-prod-ecs-${role}`);
 
 interface Outputs {
     imageId: string;
@@ -99,6 +104,7 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
         await prod.setConfig("ecs.certificateArn", CERTIFICATE, { path: true });
         await prod.setConfig("ecs.domain", DOMAIN, { path: true });
         await loginsFor(prod);
+        await prod.setConfig("alerts.email", ALERT_EMAIL, { path: true });
         ok(await prod.up(), "pulumi up prod");
 
         assertProdRuns(imageA);
@@ -114,6 +120,37 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
             .sort((a, b) => a - b);
         assert.deepStrictEqual(listeners, [80, 443]);
         assert.strictEqual(ecsService(clouds(), "onedigest-prod").deployments.length, 1);
+    });
+
+    it("prod's alarms: the three CloudWatch alarms at the target group to one topic with the email, the ECS deployments rolling back on them, the Cloud Monitoring policies to the email's channel, a dashboard on each cloud", async () => {
+        const alarms = clouds().table<AlarmRecord>("aws", "cloudwatch.alarms");
+        assert.deepStrictEqual(Object.keys(alarms).sort(), ECS_ALARMS.map((n) => `eu-west-1/${n}`).sort());
+        const [topic, ...others] = Object.values(clouds().table<TopicRecord>("aws", "sns.topics"));
+        assert.deepStrictEqual([topic.name, others.length], ["onedigest-prod-alerts", 0]);
+        for (const alarm of Object.values(alarms)) {
+            assert.deepStrictEqual([alarm.config.alarmActions, alarm.config.okActions], [[topic.arn], [topic.arn]], `${alarm.name} tells the topic`);
+            assert.strictEqual(alarm.config.evaluationPeriods, 3, "Pulumi.yaml's unhealthyMinutes");
+        }
+        assert.strictEqual(alarms["eu-west-1/onedigest-prod-ecs-errors"].config.threshold, 5, "Pulumi.yaml's errorRatePercent");
+        assert.strictEqual(alarms["eu-west-1/onedigest-prod-ecs-latency"].config.threshold, 1, "Pulumi.yaml's latencyP99Ms, in seconds");
+        const subscriptions = Object.values(clouds().table<SubscriptionRecord>("aws", "sns.subscriptions"));
+        assert.deepStrictEqual(subscriptions.map((x) => [x.topicArn, x.protocol, x.endpoint, x.pendingConfirmation]), [[topic.arn, "email", ALERT_EMAIL, true]]);
+        const alarmNames = (ecsService(clouds(), "onedigest-prod").alarms as { alarmNames: string[] }).alarmNames;
+        assert.deepStrictEqual([...alarmNames].sort(), [...ECS_ALARMS].sort(), "a deployment rolls back on any of them");
+        assert.ok(clouds().table<DashboardRecord>("aws", "cloudwatch.dashboards")["onedigest-prod-ecs"], "the ECS dashboard");
+
+        // prod's, by project (dev's Cloud Run has its own policies, and no channel without an email).
+        const prodOnly = <T>(table: string): T[] => Object.entries(clouds().table<T>("gcp", table)).filter(([k]) => k.startsWith("my-prod-project/")).map(([, r]) => r);
+        const channels = prodOnly<{ name: string; labels: Record<string, string> }>("monitoring.notificationChannels");
+        assert.deepStrictEqual(channels.map((c) => c.labels), [{ email_address: ALERT_EMAIL }]);
+        const policies = prodOnly<{ displayName: string; notificationChannels: string[] }>("monitoring.alertPolicies");
+        assert.deepStrictEqual(policies.map((p) => p.displayName.split(": ").pop()).sort(), ["down", "failing", "slow"]);
+        for (const p of policies) assert.deepStrictEqual(p.notificationChannels, [channels[0].name], p.displayName);
+        assert.strictEqual(prodOnly("monitoring.uptimeCheckConfigs").length, 1, "the uptime check of the public service");
+        assert.strictEqual(prodOnly("monitoring.dashboards").length, 1, "the Cloud Run dashboard");
+        const out = (await prod.outputs()) as unknown as { deployments: Record<string, { dashboard?: string }> };
+        assert.strictEqual(out.deployments["aws-ecs"].dashboard, "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/onedigest-prod-ecs");
+        assert.match(String(out.deployments["gcp-cloudrun"].dashboard), /^https:\/\/console\.cloud\.google\.com\/monitoring\/dashboards\//);
     });
 
     it("scripts/verify.sh prod: asks every deployment's /healthcheck (no fake serves one) and names the DNS record to create", async () => {
@@ -217,6 +254,9 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
             .filter(([table]) => table !== "serviceusage.services" && table !== "iam.deletedServiceAccounts")
             .flatMap(([table, records]) => Object.keys(records).filter((key) => key.includes("my-prod-project")).map((key) => `${table} ${key}`));
         assert.deepStrictEqual(gcpLeft, ["artifactregistry.repositories my-prod-project/europe-west1/onedigest-prod"], "Google Cloud holds exactly the retained repository");
+        // Named: the alarms, the topic with its pending subscription, the dashboards and the policies are gone.
+        for (const table of ["cloudwatch.alarms", "cloudwatch.dashboards", "sns.topics", "sns.subscriptions"]) assert.deepStrictEqual(Object.keys(clouds().table("aws", table)), [], `aws ${table} after destroy`);
+        for (const table of ["monitoring.notificationChannels", "monitoring.alertPolicies", "monitoring.uptimeCheckConfigs", "monitoring.dashboards"]) assert.deepStrictEqual(Object.keys(clouds().table("gcp", table)).filter((k) => k.startsWith("my-prod-project/")), [], `gcp ${table} after destroy`);
     });
 
     it("up of prod again after its destroy deploys prod again, adopting what destroy left", async () => {

@@ -25,9 +25,10 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /**
- * A copy of the working tree (tracked and new files, as they are now) with a git history of its
- * own; with `ref` (ONEDIGEST_DAY2_REF), the tree of that commit instead, to run a scenario against
- * an earlier or later program.
+ * A copy of the working tree (tracked and new files, as they are now; a symlinked node_modules, as a
+ * worktree has it, is linked below, not copied) with a git history of its own; with `ref`
+ * (ONEDIGEST_DAY2_REF), the tree of that commit instead, to run a scenario against an earlier or
+ * later program.
  */
 export function checkout(into: string, ref: string | undefined = process.env.ONEDIGEST_DAY2_REF): string {
     const dir = path.join(into, "onedigest");
@@ -35,7 +36,7 @@ export function checkout(into: string, ref: string | undefined = process.env.ONE
     if (ref) {
         execFileSync("bash", ["-c", `git -C "${ROOT}" archive --format=tar "$0" | tar -x -C "${dir}"`, ref]);
     } else {
-        const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)));
+        const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: ROOT }).toString().split("\0").filter((f) => f && fs.existsSync(path.join(ROOT, f)) && fs.statSync(path.join(ROOT, f)).isFile());
         for (const file of files) {
             const to = path.join(dir, file);
             fs.mkdirSync(path.dirname(to), { recursive: true });

@@ -117,6 +117,8 @@ export interface ServiceRecord extends Props {
     taskDefinition: string;
     desiredCount: number;
     deployments: Deployment[];
+    /** The CloudWatch alarms its deployments watch (deploymentConfiguration.alarms), as last set. */
+    alarms?: unknown;
 }
 
 function ecsCall(operation: string, subject: string): Call {
@@ -225,7 +227,17 @@ export const service: ResourceModule = {
         activeTaskDefinition(op, td, call);
         checkTargetGroups(op, inputs, call);
         const desiredCount = typeof inputs.desiredCount === "number" ? inputs.desiredCount : 0;
-        services[serviceArn] = { arn: serviceArn, name, clusterArn: clusterRecord.arn, region, status: "ACTIVE", taskDefinition: td, desiredCount, deployments: [{ taskDefinition: td, at: new Date(op.now()).toISOString() }] };
+        services[serviceArn] = {
+            arn: serviceArn,
+            name,
+            clusterArn: clusterRecord.arn,
+            region,
+            status: "ACTIVE",
+            taskDefinition: td,
+            desiredCount,
+            deployments: [{ taskDefinition: td, at: new Date(op.now()).toISOString() }],
+            ...(inputs.alarms ? { alarms: inputs.alarms } : {}),
+        };
         return { id: serviceArn, outs: serviceOutputs(inputs, services[serviceArn]) };
     },
     read(op, id, state) {
@@ -241,6 +253,8 @@ export const service: ResourceModule = {
         if (td !== record.taskDefinition || news.forceNewDeployment === true) record.deployments.push({ taskDefinition: td, at: new Date(op.now()).toISOString() });
         record.taskDefinition = td;
         if (typeof news.desiredCount === "number") record.desiredCount = news.desiredCount;
+        if (news.alarms) record.alarms = news.alarms;
+        else delete record.alarms;
         return serviceOutputs({ ...olds, ...news }, record);
     },
     delete(op, id) {

@@ -9,7 +9,7 @@
  * Beanstalk refuses a call that deploys a version and changes configuration at once.
  */
 import { CloudError, type ForceNew, type InvokeFn, type Op, type Props, type ResourceModule, type Rule } from "../framework";
-import { arn, canonical, hexId, refuse, regionOf, required, str, type Call } from "./common";
+import { arn, canonical, hexId, refuse, regionOf, required, stableHex, str, type Call } from "./common";
 
 const APPLICATION = "internal/service/elasticbeanstalk/application.go";
 const VERSION = "internal/service/elasticbeanstalk/application_version.go";
@@ -161,6 +161,21 @@ function settingsKey(settings: unknown): string {
     return canonical(list.map((s) => canonical({ namespace: s.namespace, name: s.name, value: s.value, resource: s.resource ?? "" })).sort());
 }
 
+/**
+ * The environment's load balancer as the provider reports it: DescribeEnvironmentResources'
+ * LoadBalancers[].Name (environment.go flattenLoadBalancers), which names a Classic Load Balancer and
+ * gives an Application Load Balancer's ARN (what cloudposse/terraform-aws-elastic-beanstalk-environment#73
+ * passes on to a WAF association, which takes an ARN).
+ */
+function loadBalancerOf(record: EnvironmentRecord): string {
+    const settings = Array.isArray(record.settings) ? (record.settings as Props[]) : [];
+    const type = settings.find((s) => s.namespace === "aws:elasticbeanstalk:environment" && s.name === "LoadBalancerType")?.value ?? "classic";
+    const name = `awseb-${record.id}-AWSEBLoa-${record.id.slice(2).toUpperCase()}`;
+    if (type !== "application") return name;
+    const albName = `awseb-AWSEB-${record.id.slice(2).toUpperCase()}`.slice(0, 32);
+    return arn("elasticloadbalancing", record.region, `loadbalancer/app/${albName}/${stableHex(record.id, 16)}`);
+}
+
 function environmentOutputs(inputs: Props, record: EnvironmentRecord): Props {
     return {
         ...inputs,
@@ -174,7 +189,7 @@ function environmentOutputs(inputs: Props, record: EnvironmentRecord): Props {
         endpointUrl: `awseb-${record.id}-AWSEBLoa-${record.id.slice(2).toUpperCase()}.${record.region}.elb.amazonaws.com`,
         instances: [],
         launchConfigurations: [],
-        loadBalancers: [`awseb-${record.id}-AWSEBLoa-${record.id.slice(2).toUpperCase()}`],
+        loadBalancers: [loadBalancerOf(record)],
         name: record.name,
         platformArn: `arn:aws:elasticbeanstalk:${record.region}::platform/Docker running on 64bit Amazon Linux 2023/4.4.1`,
         queues: [],

@@ -5,6 +5,7 @@
  */
 import { serve, type Cloud } from "../framework";
 import * as appautoscaling from "./appautoscaling";
+import * as cloudwatch from "./cloudwatch";
 import { formatError } from "./common";
 import * as ec2 from "./ec2";
 import * as ecr from "./ecr";
@@ -16,6 +17,7 @@ import * as iam from "./iam";
 import * as logs from "./logs";
 import * as s3 from "./s3";
 import * as secretsmanager from "./secretsmanager";
+import * as sns from "./sns";
 
 export const aws: Cloud = {
     name: "aws",
@@ -40,6 +42,10 @@ export const aws: Cloud = {
         ecs.service,
         ecsExpress.expressGatewayService,
         logs.logGroup,
+        cloudwatch.metricAlarm,
+        cloudwatch.dashboard,
+        sns.topic,
+        sns.topicSubscription,
         appautoscaling.target,
         appautoscaling.policy,
         s3.bucket,

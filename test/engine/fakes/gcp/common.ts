@@ -51,6 +51,8 @@ export const SERVICE_TITLES: Readonly<Record<string, string>> = {
     "secretmanager.googleapis.com": "Secret Manager API",
     "iam.googleapis.com": "Identity and Access Management (IAM) API",
     "serviceusage.googleapis.com": "Service Usage API",
+    // As its SERVICE_DISABLED error names it (terraform-google-modules/terraform-google-sql-db#593).
+    "monitoring.googleapis.com": "Cloud Monitoring API",
 };
 
 /** The table of enabled services: `<project>/<service>` → record. */

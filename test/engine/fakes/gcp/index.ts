@@ -10,6 +10,7 @@ import { serve, type Cloud } from "../framework";
 import * as artifactregistry from "./artifactregistry";
 import * as cloudrunv2 from "./cloudrunv2";
 import { formatError } from "./common";
+import * as monitoring from "./monitoring";
 import * as organizations from "./organizations";
 import * as projects from "./projects";
 import * as secretmanager from "./secretmanager";
@@ -26,6 +27,10 @@ export const gcp: Cloud = {
         secretmanager.secretIamMember,
         serviceaccount.account,
         cloudrunv2.service,
+        monitoring.notificationChannel,
+        monitoring.uptimeCheckConfig,
+        monitoring.alertPolicy,
+        monitoring.dashboard,
     ],
     invokes: {
         "gcp:organizations/getClientConfig:getClientConfig": organizations.getClientConfig,
