@@ -52,7 +52,7 @@ function tool(name: string, env: NodeJS.ProcessEnv): string {
     throw new Error(`signing the pushed image: ${name} is not on PATH (bash ../shared/tools/supply-chain/install.sh DIR puts cosign and syft there)`);
 }
 
-function exec(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+function execTool(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
     return new Promise((resolve, reject) => {
         execFile(file, [...args], { env, timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
             if (err) reject(new Error(`${path.basename(file)} ${args[0]} failed: ${stderr.split("\n").filter((l) => l.trim() && !l.startsWith("WARNING")).pop() ?? err.message}`));
@@ -70,12 +70,12 @@ export async function sign(inputs: SignInputs, env: NodeJS.ProcessEnv = process.
         const run: NodeJS.ProcessEnv = { ...env, DOCKER_CONFIG: dir, ONEDIGEST_SIGNING_KEY: inputs.signingKey, COSIGN_PASSWORD: inputs.signingKeyPassword, SYFT_CHECK_FOR_APP_UPDATE: "false" };
         const sbomFile = path.join(dir, "sbom.cdx.json");
         // From the registry's copy itself: what is attested is what runs.
-        await exec(syft, ["scan", `registry:${inputs.ref}`, "-o", `cyclonedx-json=${sbomFile}`, "-q"], run);
+        await execTool(syft, ["scan", `registry:${inputs.ref}`, "-o", `cyclonedx-json=${sbomFile}`, "-q"], run);
         const sbom = fs.readFileSync(sbomFile);
         const components = ((JSON.parse(sbom.toString("utf8")) as { components?: unknown[] }).components ?? []).length;
         const key = ["--key", "env://ONEDIGEST_SIGNING_KEY", "--tlog-upload=false", "--yes"];
-        await exec(cosign, ["sign", ...key, inputs.ref], run);
-        await exec(cosign, ["attest", ...key, "--type", "cyclonedx", "--predicate", sbomFile, inputs.ref], run);
+        await execTool(cosign, ["sign", ...key, inputs.ref], run);
+        await execTool(cosign, ["attest", ...key, "--type", "cyclonedx", "--predicate", sbomFile, inputs.ref], run);
         const { createHash } = await import("crypto");
         return { ...inputs, sbomDigest: `sha256:${createHash("sha256").update(sbom).digest("hex")}`, sbomComponents: components };
     } finally {
