@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { ROOT } from "../mocks";
-import { docker, dockerResult, freePort } from "../pipeline/docker";
+import { docker, dockerResult, freePort, waitFor } from "../pipeline/docker";
 import { Stack, cliEnv, ok, tempDir } from "./cli";
 
 const NAME = "engine-prom";
@@ -35,21 +35,6 @@ def fail():
 interface PromAlert {
     labels: { alertname: string };
     state: "pending" | "firing";
-}
-
-async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    let last: unknown;
-    for (;;) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-        } catch (err) {
-            last = err;
-        }
-        if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s${last ? ` (last: ${String(last)})` : ""}`);
-        await new Promise((r) => setTimeout(r, 500));
-    }
 }
 
 describe("real engine: the local target's Prometheus scrapes the app and its alerts fire", function () {
@@ -97,12 +82,12 @@ describe("real engine: the local target's Prometheus scrapes the app and its ale
         const res = await fetch(`http://127.0.0.1:${appPort}/healthcheck`);
         assert.strictEqual(res.status, 200);
 
-        const targets = await until("the app's target up", 60, async () => {
+        const targets = await waitFor("the app's target up", 60_000, async () => {
             const active = (await api<{ activeTargets: Array<{ scrapeUrl: string; health: string }> }>("targets")).activeTargets;
             return active.length === 1 && active[0].health === "up" ? active : undefined;
         });
         assert.strictEqual(targets[0].scrapeUrl, "http://app:9100/metrics", "scraped over the private network, at the metrics port");
-        const series = await until("the /healthcheck request series", 30, async () => {
+        const series = await waitFor("the /healthcheck request series", 30_000, async () => {
             const result = (await api<{ result: Array<{ metric: Record<string, string> }> }>(`query?query=${encodeURIComponent('http_requests_total{job="app",route="/healthcheck"}')}`)).result;
             return result.length > 0 ? result : undefined;
         });
@@ -130,14 +115,14 @@ describe("real engine: the local target's Prometheus scrapes the app and its ale
         docker("build", "-q", "-t", `${STAND_IN}:test`, context);
         docker("stop", APP);
         docker("run", "-d", "--name", STAND_IN, "--network", NETWORK, "--network-alias", "app", "-p", `127.0.0.1:${standInPort}:8080`, "-e", `SECRET_KEY=${randomBytes(32).toString("hex")}`, `${STAND_IN}:test`);
-        await until("the stand-in answering", 60, async () => ((await fetch(`http://127.0.0.1:${standInPort}/healthcheck`).catch(() => undefined))?.status === 200 ? true : undefined));
+        await waitFor("the stand-in answering", 60_000, async () => ((await fetch(`http://127.0.0.1:${standInPort}/healthcheck`).catch(() => undefined))?.status === 200 ? true : undefined));
 
         const started = Date.now();
         // A few seconds of failures: far over the 5% threshold for longer than the rule's `for`.
         const burst = async () => {
             for (let i = 0; i < 40; i++) assert.strictEqual((await fetch(`http://127.0.0.1:${standInPort}/test-only/fail`)).status, 500);
         };
-        await until("AppFailing firing", 60, async () => {
+        await waitFor("AppFailing firing", 60_000, async () => {
             await burst();
             return firing("AppFailing");
         });
@@ -146,7 +131,7 @@ describe("real engine: the local target's Prometheus scrapes the app and its ale
 
         const stopped = Date.now();
         docker("stop", STAND_IN);
-        await until("AppDown firing", 60, () => firing("AppDown"));
+        await waitFor("AppDown firing", 60_000, () => firing("AppDown"));
         console.log(`      AppDown fired ${((Date.now() - stopped) / 1000).toFixed(1)} s after the app stopped`);
         docker("rm", "-f", STAND_IN);
         docker("start", APP);
