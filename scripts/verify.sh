@@ -22,7 +22,7 @@ if [ "${1:-}" = --outputs ] && [ "${2:-}" = - ]; then
 else
   outputs=$(pulumi stack output --json --stack "$stack")
 fi
-# Loaded through require (ts-node's hook), not as an entry file: newer Node versions would strip the
-# types themselves and bypass ts-node.
-printf '%s' "$outputs" | node --require ts-node/register/transpile-only \
+# Loaded through require (the program's own hook, scripts/register.js), not as an entry file: newer
+# Node versions would strip the types themselves and bypass it.
+printf '%s' "$outputs" | node --require ./scripts/register.js \
   --eval 'require("./scripts/verify").main(process.argv.slice(1)).catch((e) => { console.error(e); process.exit(1); })' -- "$@"
