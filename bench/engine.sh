@@ -114,4 +114,5 @@ for op in first noop destroy; do
   b=$(median "${times[bare-$op]}"); o=$(median "${times[main-$op]}")
   printf '%-12s %10s %10s %7.2fx\n' "$op" "$b" "$o" "$(python3 -c "print($o / $b)")"
 done
+for op in first noop destroy; do echo "rounds $op: bare ${times[bare-$op]}| ours ${times[main-$op]}"; done
 echo "(median of $runs rounds; pulumi $(pulumi version), node $(node --version), $(docker version --format 'engine {{.Server.Version}}'), $(cat "$state/storage-driver"))"

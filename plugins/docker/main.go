@@ -3,7 +3,8 @@
 //
 // Every Terraform-backed resource and function of that SDK (Container, RemoteImage, RegistryImage,
 // Tag, Network, Volume, ...) is served by Pulumi's Terraform bridge over kreuzwerker's Terraform
-// Docker provider, unchanged. docker:index/image:Image is not a Terraform resource; it is
+// Docker provider, unchanged but for docker_network's delete (upstream-shim/export.go.in: the same
+// calls without upstream's fixed 2 s wait). docker:index/image:Image is not a Terraform resource; it is
 // implemented here (image.go) against the Docker Engine API, and requests for it are routed to
 // that implementation (server.go).
 //
