@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 
 import { projectRoot } from "../config";
+import { engineProbe } from "../providers/local";
 
 /** Where the program's modules are (the repo, or bin/ when precompiled). */
 export const ROOT = path.resolve(__dirname, "..");
@@ -52,6 +53,8 @@ export interface MockOptions {
     readonly states?: Readonly<Record<string, (name: string, inputs: Record<string, unknown>) => Record<string, unknown>>>;
     /** Invoke results that replace the defaults below, by token. */
     readonly invokes?: Readonly<Record<string, (inputs: Record<string, unknown>) => Record<string, unknown>>>;
+    /** The API version the local target's engine answers (null: it does not answer). @default "1.51" (Docker 28) */
+    readonly engineApiVersion?: string | null;
 }
 
 /**
@@ -232,8 +235,6 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             }
             case "pulumi-nodejs:dynamic/heroku:App":
                 return { appId: `app-${hex(String(inputs.name)).slice(0, 8)}`, webUrl: `https://${String(inputs.name)}-0123456789ab.herokuapp.com/` };
-            case "pulumi-nodejs:dynamic/onedigest:GeneratedSecret":
-                return { value: `generated-${hex(name).slice(0, 32)}` };
             case "pulumi-nodejs:dynamic/heroku:Release":
                 return { releaseId: "release-1", version: 1, status: "succeeded" };
             case "aws:ecr/repository:Repository":
@@ -386,6 +387,8 @@ function recordDependencies(mocks: RecordingMocks): void {
 /** Sets mocks and config for one program run and clears the program's modules from the cache. */
 async function prepare(config: Record<string, unknown>, options: MockOptions & { stack?: string; preview?: boolean; plainKeys?: readonly string[]; secretKeys?: readonly string[] }): Promise<RecordingMocks> {
     const mocks = new RecordingMocks(options);
+    const api = options.engineApiVersion === undefined ? "1.51" : options.engineApiVersion;
+    engineProbe.apiVersion = api === null ? () => Promise.reject(new Error("cannot reach the Docker engine")) : () => Promise.resolve(api);
     await pulumi.runtime.setMocks(mocks, "onedigest", options.stack ?? "test", options.preview ?? false, "organization");
     const withSecret: Record<string, unknown> = { secretKey: TEST_SECRET, ...config };
     for (const [k, v] of Object.entries(withSecret)) if (v === null) delete withSecret[k];
