@@ -2,6 +2,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+import { apiAtLeast, engineAddress, engineApiVersion } from "../registry/engine";
+import { dockerHost } from "../registryAuth";
 import { APP_ALIAS, CONFIG_FILE, MONITOR_LABEL, PROMETHEUS_PORT, RULES_FILE, alertRules, metricsPortOf, prometheusCommand, prometheusConfig, prometheusImage, prometheusSettings } from "./localMonitoring";
 import { LIMITS } from "./names";
 import { TargetComponent, envList, plainEnv, scopedName } from "./shared";
@@ -22,6 +24,43 @@ export interface LocalSettings {
     readonly scrapeSeconds: number;
     /** How long a rule's condition must hold before it fires. @default alerts.unhealthyMinutes in seconds */
     readonly alertForSeconds?: number;
+    /** Not a setting: the engine's API version, read by `prepare` before anything is deployed; unset if it did not answer. */
+    readonly engineApiVersion?: string;
+}
+
+/** The image's HEALTHCHECK (app/Dockerfile), repeated on the container so that it can add a start interval. */
+export const HEALTH_PROBE = {
+    tests: ["CMD", "python3", "-c", "import os,sys,urllib.request as u; sys.exit(0 if u.urlopen('http://127.0.0.1:%s/healthcheck' % os.environ.get('PORT', '8080'), timeout=2).status == 200 else 1)"],
+    interval: "10s",
+    timeout: "3s",
+    startPeriod: "10s",
+    retries: 3,
+} as const;
+/**
+ * While the container starts, probe every half second instead of the engine's default 5 s: `wait`
+ * ends, and a replaced container serves, as soon as the app answers. Engines from API 1.44 (Docker 25)
+ * honour it; older ones refuse the container outright, so there the image's own healthcheck is left as it is.
+ */
+export const START_INTERVAL = "500ms";
+export const START_INTERVAL_API = "1.44";
+
+/** How `prepare` asks the engine its API version (tests replace it). */
+export const engineProbe = {
+    apiVersion: (): Promise<string> => engineApiVersion(engineAddress(dockerHost().dockerHost)),
+    timeoutMs: 5_000,
+};
+
+async function probeEngine(): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), engineProbe.timeoutMs);
+        timer.unref();
+    });
+    try {
+        return await Promise.race([engineProbe.apiVersion().catch(() => undefined), late]);
+    } finally {
+        clearTimeout(timer);
+    }
 }
 
 export class LocalContainer extends TargetComponent {
@@ -53,6 +92,7 @@ export class LocalContainer extends TargetComponent {
                 // records twice the memory after create and every later preview shows a diff.
                 memorySwap: settings.memoryMb,
                 // The image's HEALTHCHECK decides readiness; `wait` makes the update fail if it never turns healthy.
+                ...(settings.engineApiVersion && apiAtLeast(settings.engineApiVersion, START_INTERVAL_API) ? { healthcheck: { ...HEALTH_PROBE, tests: [...HEALTH_PROBE.tests], startInterval: START_INTERVAL } } : {}),
                 wait: true,
                 waitTimeout: 60,
                 readOnly: true,
@@ -130,6 +170,10 @@ export const local: TargetModule<LocalSettings> = {
             scrapeSeconds: r.integer("scrapeSeconds", 1, 300, 15) ?? 15,
             ...(alertForSeconds === undefined ? {} : { alertForSeconds }),
         };
+    },
+    async prepare(settings) {
+        const engineApiVersion = await probeEngine();
+        return engineApiVersion ? { ...settings, engineApiVersion } : settings;
     },
     deploy: (name, args, opts) => new LocalContainer(name, args, opts),
 };

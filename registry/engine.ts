@@ -106,6 +106,25 @@ function engineMessage(answer: Answer): string {
     }
 }
 
+/** The engine's API version (`docker version`'s "API version"), e.g. "1.51". */
+export async function engineApiVersion(address: EngineAddress): Promise<string> {
+    const answer = await request(address, "GET", "/version");
+    if (answer.status !== 200) throw new EngineError(`docker version: ${engineMessage(answer)}`, answer.status);
+    const version = (JSON.parse(answer.body) as { ApiVersion?: unknown }).ApiVersion;
+    if (typeof version !== "string") throw new EngineError(`docker version: no ApiVersion in ${answer.body.slice(0, 200)}`, answer.status);
+    return version;
+}
+
+/** Whether API version `version` is at least `least`, compared number by number (1.9 < 1.44). */
+export function apiAtLeast(version: string, least: string): boolean {
+    const [a, b] = [version, least].map((v) => v.split(".").map(Number));
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+        const [x, y] = [a[i] ?? 0, b[i] ?? 0];
+        if (x !== y) return x > y;
+    }
+    return true;
+}
+
 /** The X-Registry-Auth header value of a login: URL-safe base64 with padding, as the engine decodes it. */
 export function registryAuthHeader(login: { username?: string; password?: string; serveraddress: string }): string {
     return Buffer.from(JSON.stringify(login)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
