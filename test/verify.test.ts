@@ -46,7 +46,8 @@ async function server(responses: Array<[number, string] | "hang">): Promise<{ ur
 
 function runCli(stdin: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["--require", "ts-node/register/transpile-only", "--eval", 'require("./scripts/verify").main(process.argv.slice(1))', "--", ...args], { cwd: ROOT, env });
+        // Loaded as scripts/verify.sh loads it: through the program's own TypeScript hook.
+        const child = spawn(process.execPath, ["--require", "./scripts/register.js", "--eval", 'require("./scripts/verify").main(process.argv.slice(1))', "--", ...args], { cwd: ROOT, env });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
