@@ -102,6 +102,7 @@ func (e *engine) build(ctx context.Context, a imageArgs, logf func(string)) (str
 
 	out := &tail{max: 40}
 	vertexes := map[string]string{}
+	built := ""
 	dec := json.NewDecoder(resp.Body)
 	for {
 		var msg jsonmessage.JSONMessage
@@ -121,6 +122,20 @@ func (e *engine) build(ctx context.Context, a imageArgs, logf func(string)) (str
 		}
 		if msg.ID == "moby.buildkit.trace" && msg.Aux != nil {
 			traceStatus(*msg.Aux, vertexes, out, logf)
+		}
+		if (msg.ID == "moby.image.id" || msg.ID == "") && msg.Aux != nil {
+			var result struct{ ID string }
+			if json.Unmarshal(*msg.Aux, &result) == nil && strings.HasPrefix(result.ID, "sha256:") {
+				built = result.ID
+			}
+		}
+	}
+	// The engine names the image it built: on the classic store that ID is the config digest. Read by
+	// the name instead, another build of the same name on the same engine (a second stack) could have
+	// moved the tag in between. On the containerd store the ID names a manifest, so the name is read.
+	if built != "" {
+		if inspect, err := e.ImageInspect(ctx, built); err == nil && inspect.Descriptor == nil && inspect.ID == built {
+			return built, nil
 		}
 	}
 	id, found, err := e.imageID(ctx, a.ImageName, a.Platform)
