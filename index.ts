@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { lookUpImage, resolveImage } from "./image";
 import { modules, type TargetKind } from "./providers";
-import { GENERATED_SECRET_OUTPUT, generatedSecret } from "./providers/generatedSecret";
+import { GeneratedSecret } from "./providers/generatedSecret";
 import { SharedRegistry, exportable, isProductionStack } from "./providers/shared";
 import { HEALTH_PATH, type AppSpec, type Deployment } from "./providers/types";
 
@@ -22,9 +22,7 @@ export = async () => {
         ...config.targets.map((kind) => modules[kind].prepare(config.settings[kind], lookupCtx)),
     ]);
 
-    // No key configured (local-only stacks): one generated once and kept in the stack's state.
-    const generated = config.secretKey === undefined ? generatedSecret(`${config.app.name}-secret-key`) : undefined;
-    const secretKey = config.secretKey ?? generated!;
+    const secretKey = config.secretKey ?? new GeneratedSecret(`${config.app.name}-secret-key`).value;
     const app: AppSpec = { ...config.app, stack: config.stack, production, secretKey, healthPath: HEALTH_PATH };
     const image = resolveImage(config.image, config.app, config.registries, pulled);
     const shared = new SharedRegistry();
@@ -40,7 +38,5 @@ export = async () => {
         url: deployed[0][1].url,
         // What the alarms fire on (not where they go): scripts/verify.sh --load reports the headroom.
         alerts: { errorRatePercent: config.alerts.errorRatePercent, latencyP99Ms: config.alerts.latencyP99Ms, unhealthyMinutes: config.alerts.unhealthyMinutes },
-        // Where the next run reads the generated key back from (a secret: encrypted in the state).
-        ...(generated ? { [GENERATED_SECRET_OUTPUT]: generated } : {}),
     };
 };

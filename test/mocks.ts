@@ -235,6 +235,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
             }
             case "pulumi-nodejs:dynamic/heroku:App":
                 return { appId: `app-${hex(String(inputs.name)).slice(0, 8)}`, webUrl: `https://${String(inputs.name)}-0123456789ab.herokuapp.com/` };
+            case "pulumi-nodejs:dynamic/onedigest:GeneratedSecret":
+                return { value: `generated-${hex(name).slice(0, 32)}` };
             case "pulumi-nodejs:dynamic/heroku:Release":
                 return { releaseId: "release-1", version: 1, status: "succeeded" };
             case "aws:ecr/repository:Repository":

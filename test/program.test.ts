@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 
 import { TARGET_KINDS, modules } from "../providers";
-import { GENERATED_SECRET_BYTES, GENERATED_SECRET_OUTPUT, keptOrNew } from "../providers/generatedSecret";
+import { generatedSecretProvider } from "../providers/generatedSecret";
 import { HEALTH_PROBE, engineProbe } from "../providers/local";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { apiAtLeast } from "../registry/engine";
@@ -21,45 +21,29 @@ function appImages(run: ProgramRun) {
 }
 
 describe("program: local stack", () => {
-    const SELF = "organization/onedigest/test";
-    const secretEnv = (run: ProgramRun): string[] => (reveal(run.ofType("docker:index/container:Container")[0].inputs.envs) as string[]).filter((e) => e.startsWith("SECRET_KEY="));
-
-    it("generates the SECRET_KEY when none is set, keeps it as the secret output generatedSecretKey, and reads it back from the stack itself", async () => {
+    it("generates the SECRET_KEY into the stack's state when none is set, and keeps it secret", async () => {
         const run = await runProgram({ targets: ["local"], secretKey: null });
-        const [self] = run.ofType("pulumi:pulumi:StackReference");
-        assert.deepStrictEqual([self.name, self.inputs.name], ["onedigest-secret-key", SELF]);
+        const [generated] = run.ofType("pulumi-nodejs:dynamic/onedigest:GeneratedSecret");
+        assert.strictEqual(generated.name, "onedigest-secret-key");
+        assert.strictEqual(generated.inputs.bytes, 32);
         const [container] = run.ofType("docker:index/container:Container");
         assert.ok(isSecret(container.inputs.envs));
-        const [env] = secretEnv(run);
-        assert.match(env, /^SECRET_KEY=[0-9a-f]{64}$/);
-        assert.strictEqual(run.outputs[GENERATED_SECRET_OUTPUT], env.slice("SECRET_KEY=".length));
-        assert.strictEqual(GENERATED_SECRET_OUTPUT, "generatedSecretKey");
-        const again = await runProgram({ targets: ["local"], secretKey: null });
-        assert.notStrictEqual(secretEnv(again)[0], env, "a stack with no kept key gets a new random one");
+        assert.ok((reveal(container.inputs.envs) as string[]).includes(`SECRET_KEY=generated-${hex("onedigest-secret-key").slice(0, 32)}`));
     });
 
-    it("a later run uses the key the stack kept, not a new one", async () => {
-        const kept = "ab".repeat(32);
-        const run = await runProgram({ targets: ["local"], secretKey: null }, { stacks: { [SELF]: { [GENERATED_SECRET_OUTPUT]: kept } } });
-        assert.deepStrictEqual(secretEnv(run), [`SECRET_KEY=${kept}`]);
-        assert.strictEqual(run.outputs[GENERATED_SECRET_OUTPUT], kept);
-    });
-
-    it("keeps only a key this program made: 32 random bytes, hex", () => {
-        const bytes: number[] = [];
-        const random = (n: number) => (bytes.push(n), Buffer.alloc(n, 0xcd));
-        assert.strictEqual(keptOrNew("0f".repeat(32), random), "0f".repeat(32));
-        for (const bad of [undefined, "", "0f".repeat(31), `${"0f".repeat(32)}0`, "0F".repeat(32), ` ${"0f".repeat(32)}`, 42]) assert.strictEqual(keptOrNew(bad, random), "cd".repeat(32), String(bad));
-        assert.deepStrictEqual(new Set(bytes), new Set([GENERATED_SECRET_BYTES]));
-        assert.strictEqual(GENERATED_SECRET_BYTES, 32);
-        assert.match(keptOrNew(undefined), /^[0-9a-f]{64}$/);
-        assert.notStrictEqual(keptOrNew(undefined), keptOrNew(undefined));
+    it("the generated secret is 32 random bytes, hex, made once per resource", async () => {
+        const first = await generatedSecretProvider.create!({ bytes: 32 });
+        const second = await generatedSecretProvider.create!({ bytes: 32 });
+        assert.match(first.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        assert.match(String(first.outs?.value), /^[0-9a-f]{64}$/);
+        assert.strictEqual(first.outs?.bytes, 32);
+        assert.notStrictEqual(first.outs?.value, second.outs?.value);
+        assert.notStrictEqual(first.id, second.id);
     });
 
     it("uses the configured secretKey and generates none when it is set", async () => {
         const run = await runProgram({ targets: ["local"] });
-        assert.strictEqual(run.ofType("pulumi:pulumi:StackReference").length, 0);
-        assert.ok(!(GENERATED_SECRET_OUTPUT in run.outputs));
+        assert.strictEqual(run.ofType("pulumi-nodejs:dynamic/onedigest:GeneratedSecret").length, 0);
     });
 
     it("probes every 500 ms while the container starts, with the image's own healthcheck, where the engine honours it (API 1.44+)", async () => {

@@ -251,10 +251,11 @@ describe("resource options the engine acts on", () => {
         }
     });
 
-    it("the generated key's stack output and the local container's env are secret outputs", async () => {
+    it("the generated secret's value and the local container's env are secret outputs", async () => {
         const run = await runProgram({ targets: ["local"], secretKey: null });
+        assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-secret-key")?.additionalSecretOutputs, ["value"]);
         assert.deepStrictEqual(run.mocks.lifecycle.get("onedigest-local-container")?.additionalSecretOutputs, ["envs"]);
-        assert.deepStrictEqual(inputsOf(run, "onedigest-secret-key"), { name: "organization/onedigest/test" });
+        assert.deepStrictEqual(inputsOf(run, "onedigest-secret-key"), { __provider: inputsOf(run, "onedigest-secret-key").__provider, bytes: 32 });
     });
 });
 
