@@ -130,18 +130,14 @@ export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/**
- * The steps a `pulumi preview --json` proposes, as `op type name`. Left out: same steps, and the read of
- * a StackReference, which every run repeats (the engine reads that stack's outputs again) and which
- * changes nothing — a local-only stack reads its own generated key that way.
- */
+/** The steps a `pulumi preview --json` proposes, as `op type name` (same steps left out). */
 export function changedSteps(previewJson: string): string[] {
     const preview = JSON.parse(previewJson) as { steps?: Array<{ op: string; urn: string }> };
     return (preview.steps ?? [])
+        .filter((s) => s.op !== "same")
         .map((s) => {
             const parts = s.urn.split("::");
-            return { op: s.op, type: parts[2].split("$").pop() ?? "", name: parts[3] };
-        })
-        .filter((s) => s.op !== "same" && !(s.op === "read" && s.type === "pulumi:pulumi:StackReference"))
-        .map((s) => `${s.op} ${s.type} ${s.name}`);
+            const type = parts[2].split("$").pop() ?? "";
+            return `${s.op} ${type} ${parts[3]}`;
+        });
 }
