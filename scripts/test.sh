@@ -189,7 +189,7 @@ real_engine() {
 real_engine_containerd() {
   plugin_ready || return 1
   # shellcheck disable=SC1091
-  ( . "$containerd_state/env" && ONEDIGEST_DAST=0 npx --no-install mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
+  ( . "$containerd_state/env" && ONEDIGEST_DAST=0 npx --no-install mocha --no-config -r ts-node/register/transpile-only -r ./test/engine/timing.ts --node-option no-experimental-strip-types \
       --extension ts --timeout 600000 --exit --parallel --jobs 3 test/engine/deployLocal.test.ts test/engine/stacks.test.ts test/engine/plugin.test.ts )
 }
 if [ "$docker_stages" = 1 ]; then
