@@ -80,9 +80,12 @@ TS
 # Ours: the local stack's settings, its config file outside the repository.
 mkdir -p "$work/ours-init" && cp Pulumi.yaml "$work/ours-init/"
 (cd "$work/ours-init" && pulumi stack init bench-main --non-interactive >/dev/null)
-# The local stack is the project's defaults: its config file holds only the salt.
+# The local stack is the project's defaults: its config file holds the salt, then what deploy-local.sh sets.
 cp "$work/ours-init/Pulumi.bench-main.yaml" "$work/Pulumi.bench-main.yaml"
 (cd "$root" && pulumi config set --path onedigest:local.port 18082 --stack bench-main --config-file "$work/Pulumi.bench-main.yaml" >/dev/null)
+# The SECRET_KEY as deploy-local.sh sets it on a new stack: a random secret in the stack's config.
+python3 -c 'import secrets; print(secrets.token_hex(32), end="")' |
+  (cd "$root" && pulumi config set --secret onedigest:secretKey --stack bench-main --config-file "$work/Pulumi.bench-main.yaml" >/dev/null)
 cfg_flag="--config-file $work/Pulumi.bench-main.yaml"
 
 timed() { # dir stack extra-flags -- pulumi args

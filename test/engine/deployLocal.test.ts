@@ -75,6 +75,13 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     });
 
+    /** The resource types in the stack's state, as the file backend holds them. */
+    const stateTypes = (): string[] => {
+        const file = path.join(dir, ".pulumi-state", ".pulumi", "stacks", "onedigest", "local.json");
+        const checkpoint = JSON.parse(fs.readFileSync(file, "utf8")) as { checkpoint: { latest?: { resources?: Array<{ type: string }> } } };
+        return (checkpoint.checkpoint.latest?.resources ?? []).map((r) => r.type);
+    };
+
     let outputs: { imageId: string; url: string; deployments: Record<string, { image: string; imageId: string; url: string; dashboard: string }> };
 
     it("deploys: /healthcheck answers with the commit, and the exported imageId is the running container's image", async () => {
@@ -134,7 +141,10 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
 
     it("leaves the checkout clean and writes no secret into a tracked file", () => {
         assert.strictEqual(git(dir, "status", "--porcelain"), "");
-        assert.ok(!fs.readFileSync(path.join(dir, "Pulumi.local.yaml"), "utf8").includes("secure:"));
+        // The one secret the script sets, in the machine's own (ignored) stack file: ciphertext only.
+        const stackFile = fs.readFileSync(path.join(dir, "Pulumi.local.yaml"), "utf8");
+        assert.match(stackFile, /^ {2}onedigest:secretKey:\n {4}secure: v1:\S+$/m);
+        assert.strictEqual(stackFile.match(/secure:/g)?.length, 1, stackFile);
         const stateDir = path.join(dir, ".pulumi-state");
         assert.strictEqual(fs.statSync(stateDir).mode & 0o077, 0, ".pulumi-state must be private to its owner");
         assert.strictEqual(fs.statSync(path.join(stateDir, "passphrase")).mode & 0o077, 0, "the generated passphrase must be private to its owner");
@@ -144,9 +154,11 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         const envs = JSON.parse(docker("inspect", "--format", "{{json .Config.Env}}", CONTAINER)) as string[];
         const key = envs.find((e) => e.startsWith("SECRET_KEY="))?.slice("SECRET_KEY=".length) ?? "";
         assert.match(key, /^[0-9a-f]{64}$/);
-        const files = (fs.readdirSync(path.join(dir, ".pulumi-state"), { recursive: true }) as string[]).map((f) => path.join(dir, ".pulumi-state", f));
-        const plain = files.filter((f) => fs.statSync(f).isFile() && fs.readFileSync(f, "utf8").includes(key));
-        assert.deepStrictEqual(plain, [], "the SECRET_KEY must not appear in plain text in the state");
+        const files = [...(fs.readdirSync(path.join(dir, ".pulumi-state"), { recursive: true }) as string[]).map((f) => path.join(".pulumi-state", f)), ...git(dir, "ls-files", "-co").split("\n")];
+        const plain = files.filter((f) => fs.statSync(path.join(dir, f)).isFile() && fs.readFileSync(path.join(dir, f), "utf8").includes(key));
+        assert.deepStrictEqual(plain, [], "the SECRET_KEY must not appear in plain text in the state, the stack file or the checkout");
+        // Set once as the stack's secret config, so no `up` starts the generator's dynamic provider.
+        assert.deepStrictEqual(stateTypes().filter((t) => t.includes("GeneratedSecret")), []);
     });
 
     it("a plain `pulumi preview --stack local`, as a Pulumi user runs it, shares the script's config and leaves the checkout clean", async () => {
@@ -171,6 +183,26 @@ describe("real engine: bash scripts/deploy-local.sh as the README says", functio
         } finally {
             fs.writeFileSync(file, before);
         }
+    });
+
+    // A stack whose state holds a key the program generated (deploy-local.sh before it set one, or a
+    // plain `pulumi up` without onedigest:secretKey): the script moves that value into the config, so
+    // the running container, and every session signed with its key, is left as it was.
+    it("keeps a key generated into state by an earlier up: same SECRET_KEY, same container, the generator gone", async () => {
+        const plain = { ...env, PULUMI_BACKEND_URL: `file://${path.join(dir, ".pulumi-state")}`, PULUMI_CONFIG_PASSPHRASE_FILE: path.join(dir, ".pulumi-state", "passphrase") };
+        ok(await run("pulumi", ["config", "rm", "onedigest:secretKey", "--stack", "local"], { cwd: dir, env: plain }), "config rm");
+        ok(await run("pulumi", ["up", "--stack", "local", "--yes", "--skip-preview", "--non-interactive"], { cwd: dir, env: plain, timeoutMs: 600_000 }), "pulumi up without secretKey");
+        assert.strictEqual(stateTypes().filter((t) => t.includes("GeneratedSecret")).length, 1);
+        const secretKey = () => (JSON.parse(docker("inspect", "--format", "{{json .Config.Env}}", CONTAINER)) as string[]).find((e) => e.startsWith("SECRET_KEY="));
+        const [generated, container] = [secretKey(), docker("inspect", "--format", "{{.Id}}", CONTAINER)];
+        assert.match(generated ?? "", /^SECRET_KEY=[0-9a-f]{64}$/);
+
+        ok(await deploy(), "deploy-local.sh over a generated key");
+        assert.strictEqual(secretKey(), generated);
+        assert.strictEqual(docker("inspect", "--format", "{{.Id}}", CONTAINER), container, "the container must not be replaced");
+        assert.deepStrictEqual(stateTypes().filter((t) => t.includes("GeneratedSecret")), []);
+        assert.match(fs.readFileSync(path.join(dir, "Pulumi.local.yaml"), "utf8"), /^ {2}onedigest:secretKey:\n {4}secure: v1:/m);
+        assert.strictEqual(git(dir, "status", "--porcelain"), "");
     });
 
     it("destroys: the container is gone and the stack holds no resources", async () => {
