@@ -199,10 +199,13 @@ describe("fake aws provider plugin: every type onedigest uses, its ForceNew fiel
     });
 
     it("a second stack with the same names fails as AWS fails each clash, adopts the ECS cluster, and cannot delete it; an unserved type or function fails loudly", async () => {
-        const other = await stack("clash", { "aws-fake-check:names": "fx", "aws-fake-check:variant": "unserved" });
-        const unserved = failed(await other.up(), "pulumi up of an unserved type and function");
-        assert.match(unserved, /error: unknown resource type aws:sqs\/queue:Queue: the fake aws provider serves only aws:ecr\/repository:Repository, /);
-        assert.match(unserved, /unknown function aws:index\/getCallerIdentity:getCallerIdentity: the fake aws provider answers only aws:ecr\/getAuthorizationToken:getAuthorizationToken, /);
+        const other = await stack("clash", { "aws-fake-check:names": "fx", "aws-fake-check:variant": "unserved", "aws-fake-check:unserved": "type" });
+        assert.match(failed(await other.up(), "pulumi up of an unserved type"), /error: unknown resource type aws:sqs\/queue:Queue: the fake aws provider serves only aws:ecr\/repository:Repository, /);
+        await other.setAll({ "aws-fake-check:unserved": "invoke" });
+        assert.match(
+            failed(await other.up(), "pulumi up of an unserved function"),
+            /unknown function aws:index\/getCallerIdentity:getCallerIdentity: the fake aws provider answers only aws:ecr\/getAuthorizationToken:getAuthorizationToken, /,
+        );
         await other.setAll({ "aws-fake-check:variant": "clash" });
         const out = failed(await other.cli(["up", "--yes", "--skip-preview", "--continue-on-error"], { timeoutMs: 600_000 }), "pulumi up of a clashing stack");
         for (const expected of [

@@ -64,7 +64,7 @@ describe("real engine: the fake gcp provider plugin", function () {
 
     after(async function () {
         if (stack) {
-            await set({ deletionProtection: false, retainRepository: false, duplicate: "", unserved: false, noChannel: false, channelRef: "" });
+            await set({ deletionProtection: false, retainRepository: false, duplicate: "", unserved: "", noChannel: false, channelRef: "" });
             await stack.cli(["up", "--yes", "--skip-preview"], { timeoutMs: 300_000 }).catch(() => undefined);
             await stack.remove().catch((err: Error) => console.log(`      cleanup: ${err.message.split("\n")[0]}`));
         }
@@ -240,14 +240,21 @@ describe("real engine: the fake gcp provider plugin", function () {
     });
 
     it("fails loudly for a type or an invoke it does not serve", async () => {
-        await set({ duplicate: "", unserved: true });
-        const result = await up();
-        assert.notStrictEqual(result.code, 0);
-        const text = output(result);
-        assert.ok(text.includes("unknown resource type gcp:storage/bucket:Bucket: the fake gcp provider serves only gcp:projects/service:Service, "), text);
-        assert.ok(text.includes("unknown function gcp:organizations/getProject:getProject: the fake gcp provider answers only gcp:organizations/getClientConfig:getClientConfig"), text);
-        assert.ok(!clouds.state("gcp").log.some((e) => e.type === "gcp:storage/bucket:Bucket"), "nothing was stored for it");
-        await set({ unserved: false });
+        const expected = {
+            type: "unknown resource type gcp:storage/bucket:Bucket: the fake gcp provider serves only gcp:projects/service:Service, ",
+            invoke: "unknown function gcp:organizations/getProject:getProject: the fake gcp provider answers only gcp:organizations/getClientConfig:getClientConfig",
+        };
+        try {
+            for (const [unserved, message] of Object.entries(expected)) {
+                await set({ duplicate: "", unserved });
+                const result = await up();
+                assert.notStrictEqual(result.code, 0, `an unserved ${unserved} passed`);
+                assert.ok(output(result).includes(message), output(result));
+            }
+            assert.ok(!clouds.state("gcp").log.some((e) => e.type === "gcp:storage/bucket:Bucket"), "nothing was stored for it");
+        } finally {
+            await set({ unserved: "" });
+        }
     });
 
     it("keeps Artifact Registry tags immutable: the same digest again passes, other bits under the tag are refused", async () => {
