@@ -151,6 +151,12 @@ function prepare(scratch: string, policy: string): string {
     fs.cpSync(path.join(FIXTURES, policy), dir, { recursive: true });
     fs.copyFileSync(path.join(FIXTURES, "tsconfig.json"), path.join(dir, "tsconfig.json"));
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    // Its TypeScript loaded as the program's is (scripts/register.js: transpiled once, then from the
+    // cache), not by ts-node on every update.
+    const project = path.join(dir, "Pulumi.yaml");
+    const yaml = fs.readFileSync(project, "utf8");
+    assert.ok(yaml.includes("--require ts-node/register/transpile-only"), `${policy}'s Pulumi.yaml: no nodeargs to replace`);
+    fs.writeFileSync(project, yaml.replace("--require ts-node/register/transpile-only", `--require ${path.join(ROOT, "scripts", "register.js")}`));
     return dir;
 }
 
