@@ -142,7 +142,9 @@ export class LocalContainer extends TargetComponent {
                 logDriver: "json-file",
                 logOpts: { "max-size": "10m", "max-file": "3" },
             },
-            { parent: this, deleteBeforeReplace: true, dependsOn: [this.container] },
+            // Not after the app: the two start and stop side by side (Prometheus retries a target
+            // that does not answer yet), so neither `up` nor `destroy` waits for one then the other.
+            { parent: this, deleteBeforeReplace: true },
         );
     }
 }

@@ -15,8 +15,12 @@ const DEFAULTS = { errorRatePercent: 5, latencyP99Ms: 1000, unhealthyMinutes: 3 
 type Upload = { file: string; content: string };
 
 function containers(run: ProgramRun): { app: Record<string, unknown>; prometheus: Record<string, unknown> } {
-    const [app, prometheus, ...others] = run.ofType("docker:index/container:Container").map((c) => reveal(c.inputs) as Record<string, unknown>);
-    assert.deepStrictEqual(others, []);
+    // By name: the two register in whichever order their inputs resolve.
+    const all = run.ofType("docker:index/container:Container").map((c) => reveal(c.inputs) as Record<string, unknown>);
+    assert.strictEqual(all.length, 2);
+    const prometheus = all.find((c) => String(c.name).endsWith("-prometheus"));
+    const app = all.find((c) => c !== prometheus);
+    assert.ok(app && prometheus, "the app's container and Prometheus's");
     return { app, prometheus };
 }
 
@@ -45,6 +49,12 @@ describe("local: Prometheus beside the app", () => {
         assert.strictEqual(prometheus.image, run.mocks.state.get(image.name)?.imageId, "Prometheus runs the image pulled (or found) by that reference");
         const deployments = run.outputs.deployments as Record<string, { dashboard: string }>;
         assert.strictEqual(deployments.local.dashboard, "http://127.0.0.1:9090");
+        // Side by side with the app, not after it: `up` starts both at once and `destroy` stops both at once.
+        const names = run.ofType("docker:index/container:Container").map((c) => c.name);
+        const [prometheusName, appName] = [names.find((n) => n.endsWith("-prometheus")) ?? "", names.find((n) => !n.endsWith("-prometheus")) ?? ""];
+        assert.ok(prometheusName && appName, names.join(", "));
+        assert.deepStrictEqual((run.mocks.dependencies.get(prometheusName) ?? []).filter((d) => d === appName), []);
+        assert.deepStrictEqual((run.mocks.dependencies.get(appName) ?? []).filter((d) => d === prometheusName), []);
     });
 
     it("is pinned by digest, and ONEDIGEST_PROMETHEUS_IMAGE replaces it (a mirror, the tests' stand-in)", () => {

@@ -8,7 +8,7 @@ import * as assert from "assert";
 import { RELEASE_CONFIG, instanceArchitecture } from "../providers/awsBeanstalk";
 import { TARGET_KINDS } from "../providers";
 import { beforeProgram, configError } from "./helpers";
-import { PUSH, bundleFiles, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { PUSH, isAppContainer, bundleFiles, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const AWS = { "aws:region": "eu-west-1" };
 const CLOUD = { ...AWS, "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "hk-key" };
@@ -117,7 +117,7 @@ describe("platforms: the app trusts exactly the proxies in front of it", () => {
         const pick = (entries: Array<[string, string]>): Record<string, string> => Object.fromEntries(entries);
         switch (kind) {
             case "local":
-                return pick((reveal(run.ofType("docker:index/container:Container")[0].inputs.envs) as string[]).map((e) => e.split("=", 2) as [string, string]));
+                return pick((reveal(run.ofType("docker:index/container:Container").filter(isAppContainer)[0].inputs.envs) as string[]).map((e) => e.split("=", 2) as [string, string]));
             case "heroku":
                 return pick(Object.entries(reveal(run.ofType("pulumi-nodejs:dynamic/heroku:App")[0].inputs.configVars) as Record<string, string>));
             case "aws-ecs": {
@@ -220,7 +220,7 @@ describe("platforms: HTTPS where a target has TLS, redirected to a host it knows
 describe("platforms: /metrics stays off the internet", () => {
     it("every target publishes the app's port and nothing else (the app serves /metrics on 9100 only)", async () => {
         const run = await runProgram({ targets: [...TARGET_KINDS], ...CLOUD });
-        assert.deepStrictEqual(run.ofType("docker:index/container:Container")[0].inputs.ports, [{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
+        assert.deepStrictEqual(run.ofType("docker:index/container:Container").filter(isAppContainer)[0].inputs.ports, [{ internal: 8080, external: 8080, ip: "127.0.0.1" }]);
         const [container] = JSON.parse(String(run.ofType("aws:ecs/taskDefinition:TaskDefinition")[0].inputs.containerDefinitions)) as Array<{ portMappings: unknown[] }>;
         assert.deepStrictEqual(container.portMappings, [{ containerPort: 8080, protocol: "tcp" }]);
         for (const tg of run.ofType("aws:lb/targetGroup:TargetGroup")) assert.strictEqual(tg.inputs.port, 8080);
@@ -247,7 +247,7 @@ describe("platforms: Docker's image store", () => {
         const deployments = run.outputs.deployments as Record<string, { image: string; imageId: string }>;
         for (const [kind, d] of Object.entries(deployments)) assert.strictEqual(d.imageId, imageId, kind);
         assert.strictEqual(deployments.local.image, `onedigest@${manifest}`);
-        const [container] = run.ofType("docker:index/container:Container");
+        const [container] = run.ofType("docker:index/container:Container").filter(isAppContainer);
         assert.strictEqual(container.inputs.image, `onedigest@${manifest}`);
         assert.ok((reveal(container.inputs.envs) as string[]).includes(`IMAGE_ID=${imageId}`));
         for (const push of run.ofType(PUSH)) {
@@ -260,7 +260,7 @@ describe("platforms: Docker's image store", () => {
     it("the classic store: the engine's ID is the config digest, and the image runs and pushes by it", async () => {
         const run = await runProgram(CLOUD_ALL);
         const imageId = String(run.outputs.imageId);
-        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, imageId);
+        assert.strictEqual(run.ofType("docker:index/container:Container").filter(isAppContainer)[0].inputs.image, imageId);
         for (const push of run.ofType(PUSH)) assert.strictEqual(push.inputs.source, imageId, push.name);
     });
 });

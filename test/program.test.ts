@@ -10,7 +10,7 @@ import { HEALTH_PROBE, engineProbe } from "../providers/local";
 import { GRACEFUL_TIMEOUT_SECONDS } from "../providers/types";
 import { apiAtLeast } from "../registry/engine";
 import { beforeProgram } from "./helpers";
-import { PUSH, ROOT, TEST_SECRET, hex, invokeError, isSecret, registryRef, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
+import { PUSH, isAppContainer, ROOT, TEST_SECRET, hex, invokeError, isSecret, registryRef, reveal, runProgram, runProgramError, type ProgramRun } from "./mocks";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
@@ -26,7 +26,7 @@ describe("program: local stack", () => {
         const [generated] = run.ofType("pulumi-nodejs:dynamic/onedigest:GeneratedSecret");
         assert.strictEqual(generated.name, "onedigest-secret-key");
         assert.strictEqual(generated.inputs.bytes, 32);
-        const [container] = run.ofType("docker:index/container:Container");
+        const [container] = run.ofType("docker:index/container:Container").filter(isAppContainer);
         assert.ok(isSecret(container.inputs.envs));
         assert.ok((reveal(container.inputs.envs) as string[]).includes(`SECRET_KEY=generated-${hex("onedigest-secret-key").slice(0, 32)}`));
     });
@@ -97,7 +97,7 @@ describe("program: local stack", () => {
         const head = process.env.LAST_COMMIT_SHA ?? process.env.GITHUB_SHA ?? execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
         assert.strictEqual(args.LAST_COMMIT_SHA, head);
 
-        const [container] = run.ofType("docker:index/container:Container");
+        const [container] = run.ofType("docker:index/container:Container").filter(isAppContainer);
         const imageId = run.outputs.imageId as string;
         assert.match(imageId, IMAGE_ID);
         assert.strictEqual(imageId, `sha256:${hex(`image-config:${images[0].name}`)}`);
@@ -150,13 +150,13 @@ describe("program: image sources", () => {
         assert.deepStrictEqual(run.mocks.registryReads, [{ url: `https://${repository.replace("/", "/v2/")}/manifests/${digest}`, authorization: `Basic ${Buffer.from("u:p").toString("base64")}` }]);
         const [tag] = run.ofType("docker:index/tag:Tag");
         assert.deepStrictEqual([tag.inputs.sourceImage, tag.inputs.targetImage], [pinned, `onedigest:${pinnedId.replace(":", "-")}`]);
-        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, pinnedId);
+        assert.strictEqual(run.ofType("docker:index/container:Container").filter(isAppContainer)[0].inputs.image, pinnedId);
     });
 
     it("with image.ref on the containerd store runs what the engine pulled by its repository and manifest digest", async () => {
         const run = await runProgram({ targets: ["local"], image: { ref: pinned }, ...auth }, { store: "containerd" });
         assert.strictEqual(run.outputs.imageId, pinnedId);
-        assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.image, `onedigest@${pinned.split("@")[1]}`);
+        assert.strictEqual(run.ofType("docker:index/container:Container").filter(isAppContainer)[0].inputs.image, `onedigest@${pinned.split("@")[1]}`);
     });
 
     it("refuses a ref whose registry answers other bytes than its digest names, before any resource", async () => {

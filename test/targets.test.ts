@@ -5,7 +5,7 @@ import * as path from "path";
 
 import { TARGET_KINDS, type TargetKind } from "../providers";
 import { beforeProgram, plainStrings, strings } from "./helpers";
-import { PUSH, bundleFiles, hex, reveal, ROOT, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
+import { PUSH, isAppContainer, bundleFiles, hex, reveal, ROOT, runProgram, TEST_SECRET, type ProgramRun, type Recorded } from "./mocks";
 
 const CLOUD_CONFIG = { "aws:region": "eu-west-1", "gcp:project": "onedigest-test", "gcp:region": "europe-west1", herokuApiKey: "heroku-key-for-tests" };
 const BUILT_ID = `sha256:${hex("image-config:onedigest-image")}`;
@@ -65,7 +65,7 @@ describe("targets: the contract, for every kind", () => {
                 if (kind === "local") {
                     // The image's own HEALTHCHECK probes /healthcheck; the container update waits for it.
                     assert.match(fs.readFileSync(path.join(ROOT, "app", "Dockerfile"), "utf8"), /^HEALTHCHECK [\s\S]*\/healthcheck/m);
-                    assert.strictEqual(run.ofType("docker:index/container:Container")[0].inputs.wait, true);
+                    assert.strictEqual(run.ofType("docker:index/container:Container").filter(isAppContainer)[0].inputs.wait, true);
                 } else if (kind === "heroku") {
                     // Heroku has no probe setting: the release waits for Heroku to report it succeeded.
                     assert.ok(Number(run.ofType("pulumi-nodejs:dynamic/heroku:Release")[0].inputs.timeoutSeconds) > 0);
