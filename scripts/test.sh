@@ -141,7 +141,8 @@ stage ruff bash -c 'cd app && ../.venv/bin/ruff check . && ../.venv/bin/ruff for
 stage pytest bash -c 'cd app && ../.venv/bin/python -m pytest -q -p no:cacheprovider'; count_pytest pytest
 stage mutation bash scripts/mutation.sh; count_checkers mutation mutation
 stage typecheck npx --no-install tsc --noEmit
-stage mocha npx --no-install mocha; count_mocha mocha
+# Two test files at a time, one per core: 40–43 s instead of 57 s on the 2-core VM (2026-12-03).
+stage mocha npx --no-install mocha --parallel --jobs 2; count_mocha mocha
 # The policy pack (policy/): its own dependencies (npm ci, again only when its lock file changed), its
 # type-check and the unit tests of each policy's decision. A failure before mocha's summary counts once.
 policy_pack() {
