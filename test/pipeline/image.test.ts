@@ -14,7 +14,7 @@ import { APP_DIR, buildArgs } from "../../image";
 import { HerokuClient } from "../../providers/heroku/client";
 import { release } from "../../providers/heroku/operations";
 import { FakeHeroku } from "../heroku/fakeHeroku";
-import { reveal, runProgram } from "../mocks";
+import { isAppContainer, reveal, runProgram } from "../mocks";
 import { push } from "../../registry/operations";
 import { docker, dockerResult, engineStore, expectedStore, freePort, getAnyManifest, getBlobJson, getManifest, MANIFEST_V2, OCI_MANIFEST, savedConfigDigest, waitFor } from "./docker";
 import { DockerV2OnlyRegistry } from "./registries";
@@ -147,7 +147,7 @@ describe("image pipeline (real Docker engine, loopback registries)", function ()
         const metricsPort = await freePort();
         // The docker.Container inputs the `local` target registers, taken from the program under mocks.
         const run = await runProgram({ targets: ["local"], app: { port }, local: { port } });
-        const [spec] = run.ofType("docker:index/container:Container");
+        const [spec] = run.ofType("docker:index/container:Container").filter(isAppContainer);
         const inputs = spec.inputs as { readOnly: boolean; capabilities: { drops: string[] }; securityOpts: string[]; memory: number; envs: unknown };
         assert.strictEqual(inputs.readOnly, true);
         const flags = [
