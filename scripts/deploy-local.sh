@@ -75,8 +75,7 @@ flags=(--stack local --non-interactive)
 # already holds a generated key keeps that value: it moves into the config, and the container's
 # SECRET_KEY, and with it every session, stays as it was. The key travels on pipes only, never argv.
 if ! grep -qE '^ +onedigest:secretKey:' Pulumi.local.yaml 2>/dev/null; then
-  exported=$(pulumi stack export --stack local --show-secrets 2>/dev/null || true)
-  printf '%s' "$exported" | python3 -c '
+  { pulumi stack export --stack local --show-secrets 2>/dev/null || true; } | python3 -c '
 import json, secrets, sys
 try:
     resources = json.load(sys.stdin).get("deployment", {}).get("resources") or []
@@ -92,7 +91,6 @@ for r in resources:
             sys.exit(0)
 sys.stdout.write(secrets.token_hex(32))
 ' | pulumi config set --secret onedigest:secretKey "${flags[@]}"
-  unset exported
 fi
 
 case "$command" in

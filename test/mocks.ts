@@ -493,12 +493,12 @@ export function isSecret(value: unknown): boolean {
     return typeof value === "object" && value !== null && SECRET_SIG in value;
 }
 
-/** A recorded input with every secret wrapper removed. */
 /** The local target's app container, not its Prometheus: the two register in whichever order their inputs resolve. */
 export function isAppContainer(r: Recorded): boolean {
     return r.type === "docker:index/container:Container" && r.name.endsWith("-container");
 }
 
+/** A recorded input with every secret wrapper removed. */
 export function reveal(value: unknown): unknown {
     if (isSecret(value)) return reveal((value as { value: unknown }).value);
     if (Array.isArray(value)) return value.map(reveal);
