@@ -13,15 +13,24 @@ type Prepare = (error: Error, sites: NodeJS.CallSite[]) => unknown;
 
 const outside = (site: NodeJS.CallSite): boolean => (site.getFileName() ?? "").includes("/node_modules/");
 
-/** `mapped` (a source-map-aware Error.prepareStackTrace), with frames under node_modules left as V8 prints them. */
+/**
+ * `mapped` (a source-map-aware Error.prepareStackTrace) given only the program's own frames; frames
+ * under node_modules are V8's text, never looked up in a source map. The SDK takes a stack trace for
+ * every resource it registers (its source position), so mapping the SDK's frames too would parse
+ * @pulumi/pulumi's and the providers' source maps on every run: ~0.3 s of CPU per `pulumi up`.
+ */
 export function keepNodeModulesFrames(mapped: Prepare): Prepare {
     return (error, sites) => {
-        const text = mapped(error, sites);
-        if (typeof text !== "string" || !sites.some(outside)) return text;
+        if (!sites.some(outside)) return mapped(error, sites);
+        const own = sites.filter((site) => !outside(site));
+        const text = mapped(error, own);
+        if (typeof text !== "string") return text;
         const lines = text.split("\n");
-        if (lines.length < sites.length) return text;
-        const head = lines.slice(0, lines.length - sites.length);
-        const frames = lines.slice(lines.length - sites.length).map((line, i) => (outside(sites[i]) ? `    at ${String(sites[i])}` : line));
+        if (lines.length < own.length) return text;
+        const head = lines.slice(0, lines.length - own.length);
+        const ownLines = lines.slice(lines.length - own.length);
+        let next = 0;
+        const frames = sites.map((site) => (outside(site) ? `    at ${String(site)}` : ownLines[next++]));
         return [...head, ...frames].join("\n");
     };
 }

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 
 import { ROOT } from "./mocks";
+import { keepNodeModulesFrames } from "../stackFrames";
 
 describe("stack frames: node_modules as V8 prints them, the program's own mapped", function () {
     this.timeout(60_000);
@@ -55,5 +56,30 @@ describe("stack frames: node_modules as V8 prints them, the program's own mapped
         assert.match(stack, /node_modules\/callsback\/index\.js:2:\d+\)$/m, stack);
         assert.doesNotMatch(stack, /src\/index\.ts/, stack);
         assert.match(stack, /own\.ts:6:15$/m, stack);
+    });
+
+    it("hands the source-map mapper only the program's own frames, and keeps every frame in its place", () => {
+        const site = (file: string, line: number) => ({ getFileName: () => file, toString: () => `${file}:${line}:1` }) as unknown as NodeJS.CallSite;
+        const sites = [site("/p/index.ts", 1), site("/p/node_modules/@pulumi/pulumi/resource.js", 2), site("/p/image.ts", 3), site("/p/node_modules/@pulumi/aws/ecs/service.js", 4)];
+        const seen: string[] = [];
+        const prepare = keepNodeModulesFrames((error, own) => {
+            seen.push(...own.map((s) => s.getFileName() ?? ""));
+            return [`Error: ${error.message}`, "  second line of the message", ...own.map((s) => `    at mapped ${s.getFileName()}`)].join("\n");
+        });
+        const text = prepare(new Error("refused"), sites);
+        assert.deepStrictEqual(seen, ["/p/index.ts", "/p/image.ts"]);
+        assert.strictEqual(
+            text,
+            [
+                "Error: refused",
+                "  second line of the message",
+                "    at mapped /p/index.ts",
+                "    at /p/node_modules/@pulumi/pulumi/resource.js:2:1",
+                "    at mapped /p/image.ts",
+                "    at /p/node_modules/@pulumi/aws/ecs/service.js:4:1",
+            ].join("\n"),
+        );
+        // No frame under node_modules: the mapper's text as it is.
+        assert.strictEqual(keepNodeModulesFrames(() => "as mapped")(new Error("x"), [sites[0]]), "as mapped");
     });
 });
