@@ -19,8 +19,23 @@ export interface Result {
 
 export const PASSPHRASE = "onedigest-engine-tests";
 
+/**
+ * With ONEDIGEST_CLI_LOG=FILE, every command `run` starts adds a JSON line to FILE: the test file
+ * (test/engine/timing.ts sets it), the command and its first arguments (no values: a secret can be
+ * an argument's neighbour), its exit code and milliseconds. bench/engine-calls.js sums them.
+ */
+function logCall(cmd: string, args: readonly string[], code: number, started: number): void {
+    const file = process.env.ONEDIGEST_CLI_LOG;
+    if (!file) return;
+    const script = args.find((a) => a.endsWith(".sh"));
+    const words = script ? [path.basename(script)] : args.filter((a) => /^[a-z][a-z-]*$/.test(a)).slice(0, 2);
+    const line = { file: process.env.ONEDIGEST_TEST_FILE ?? "", cmd: path.basename(cmd), sub: words.join(" "), code, ms: Date.now() - started };
+    fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
 /** Runs a command to completion; never throws for a non-zero exit. */
 export function run(cmd: string, args: readonly string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs?: number }): Promise<Result> {
+    const started = Date.now();
     return new Promise((resolve, reject) => {
         const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"] });
         let stdout = "";
@@ -31,6 +46,7 @@ export function run(cmd: string, args: readonly string[], opts: { cwd: string; e
         child.on("error", reject);
         child.on("close", (code) => {
             clearTimeout(timer);
+            logCall(cmd, args, code ?? 1, started);
             resolve({ code: code ?? 1, stdout, stderr });
         });
         child.stdin.end(opts.input ?? "");

@@ -16,6 +16,7 @@ function fileOf(ctx: Mocha.Context): string {
 export const mochaHooks: Mocha.RootHookObject = {
     beforeAll(this: Mocha.Context) {
         started = Date.now();
+        process.env.ONEDIGEST_TEST_FILE = fileOf(this); // for cli.ts's ONEDIGEST_CLI_LOG
     },
     afterAll(this: Mocha.Context) {
         console.log(`  [time] ${fileOf(this)}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
