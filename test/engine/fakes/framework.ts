@@ -53,6 +53,7 @@
  * Node.js server does not send: a `detailedDiff` (per property path, `…_REPLACE` under a ForceNew
  * field) and a DiffConfig that never replaces the provider.
  */
+import Module = require("module");
 import * as fs from "fs";
 import * as path from "path";
 
@@ -593,6 +594,9 @@ function patchService(provider: FakeProvider, impl: Record<string, Handler>): vo
 
 /** Serves `cloud` as a resource provider plugin on the engine's behalf; the entry of fakes/<cloud>/index.ts. */
 export function serve(cloud: Cloud, args: string[] = process.argv.slice(2)): Promise<void> {
+    // The engine ends a plugin with a signal, so Node.js never writes the compile cache that
+    // scripts/register.js turned on: write it now, with the fake's modules loaded, for the next start.
+    (Module as { flushCompileCache?: () => void }).flushCompileCache?.();
     const provider = new FakeProvider(cloud, storeFor(cloud.name));
     const grpc = pulumiRequire<{ Server: { prototype: { addService(service: unknown, impl: Record<string, Handler>): void } } }>("@grpc/grpc-js");
     const addService = grpc.Server.prototype.addService;
