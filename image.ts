@@ -2,13 +2,12 @@
  * Where the one image comes from — a build (default), a pinned `repo@sha256:` ref (pin/rollback),
  * or another stack's image (promotion) — and how targets push those same bits to their registries.
  */
-import { execFileSync } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 
+import { commitSha, packageVersion } from "./buildFacts";
 import { projectRoot, type AppConfig, type ImageConfig, type SigningKey } from "./config";
 import type { ImageArtifact, Platform, PushedImage, RegistryTarget } from "./providers/types";
 import { RegistryClient, readRegistryImage, splitDigestRef, type Login, type RegistryImage } from "./registry/client";
@@ -20,25 +19,7 @@ import { PROJECT } from "./validate";
 
 export const APP_DIR = path.join(projectRoot(), "app");
 export const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
-
-/** CI variables that carry the commit being built, in the order they are trusted. */
-const COMMIT_ENV = ["LAST_COMMIT_SHA", "GITHUB_SHA", "CI_COMMIT_SHA", "BUILDKITE_COMMIT", "CIRCLE_SHA1", "GIT_COMMIT"];
-
-export function commitSha(env: Readonly<Record<string, string | undefined>> = process.env, cwd: string = projectRoot()): string {
-    for (const name of COMMIT_ENV) {
-        const value = env[name]?.trim();
-        if (value) return value;
-    }
-    try {
-        return execFileSync("git", ["rev-parse", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim() || "unknown";
-    } catch {
-        return "unknown";
-    }
-}
-
-export function packageVersion(file: string = path.join(projectRoot(), "package.json")): string {
-    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
-}
+export { commitSha, packageVersion };
 
 /** Build arguments baked into the image so /healthcheck tells which commit runs. */
 export function buildArgs(app: AppConfig, env: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {

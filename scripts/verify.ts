@@ -20,7 +20,7 @@ import { lookup } from "dns/promises";
 import * as http from "http";
 import * as https from "https";
 
-import { commitSha, packageVersion } from "../image";
+import { commitSha, packageVersion } from "../buildFacts";
 
 export interface Expected {
     readonly imageId: string;
