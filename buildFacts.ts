@@ -2,7 +2,7 @@
  * The facts a build bakes into the image and `scripts/verify.sh` checks the running bits against:
  * this checkout's commit and the project's version. A module of its own, with nothing but Node.js
  * underneath, so the verify step loads in milliseconds instead of loading the program (image.ts
- * re-exports both for the program).
+ * builds with both, and re-exports them where its tests import them).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
