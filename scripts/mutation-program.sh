@@ -13,7 +13,10 @@
 #                                                            test helper (test/mocks.ts, …), which
 #                                                            the incremental mode does not track
 #   bash scripts/mutation-program.sh --check                 what scripts/test.sh runs: the same,
-#                                                            but stryker-incremental.json is only read
+#                                                            but stryker-incremental.json is only read;
+#                                                            and when none of Stryker's inputs changed
+#                                                            since it was written (stryker-inputs.txt),
+#                                                            only the gate runs, on the committed results
 #   ONEDIGEST_MUTATE_STATIC=1 bash scripts/mutation-program.sh --force
 #                                                            also the static mutants (below), by hand
 #
@@ -31,9 +34,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 args=()
+check=""
 case "${1:-}" in
   --force) args+=(--force); shift ;;
   --check) # as the test suite runs it: from the committed results, leaving that file as it is
+    check=1
     mkdir -p .stryker && cp stryker-incremental.json .stryker/incremental-check.json
     args+=(--incrementalFile .stryker/incremental-check.json); shift ;;
 esac
@@ -41,5 +46,15 @@ esac
 # The tests that run the app's gunicorn.conf.py use the project's venv, which the sandbox leaves out.
 export ONEDIGEST_PYTHON="${ONEDIGEST_PYTHON:-$PWD/.venv/bin/python}"
 [ -z "${ONEDIGEST_MUTATE_STATIC:-}" ] || args+=(--ignoreStatic false)
+# Nothing Stryker reads changed since the committed results were computed (stryker-inputs.txt,
+# scripts/mutation-program-inputs.js): a run would reuse every result, so gate on them as they are.
+if [ -n "$check" ] && [ -z "${ONEDIGEST_MUTATE_STATIC:-}" ] && node scripts/mutation-program-inputs.js --check; then
+  exec node scripts/mutation-program-gate.js stryker-incremental.json 80
+fi
 ONEDIGEST_PROGRAM_PER_TEST=1 npx --no-install stryker run "${args[@]}"
+# A whole run (every file of stryker.config.json, static mutants left out as configured) records
+# what its results were computed from, for --check; commit stryker-inputs.txt with the results.
+if [ -z "$check" ] && [ "$#" -eq 0 ] && [ -z "${ONEDIGEST_MUTATE_STATIC:-}" ]; then
+  node scripts/mutation-program-inputs.js --write
+fi
 node scripts/mutation-program-gate.js .stryker/report.json 80
