@@ -9,7 +9,7 @@
  *
  * As in prod.scenario.ts, pulls from the loopback registries log in through `onedigest:registryAuth`.
  *
- * Not in the suite (test/engine/.mocharc.json picks `*.test.ts`): run it with
+ * In the real-engine stage (test/engine/.mocharc.json); alone, with scripts/docker-env.sh's environment:
  *   npx mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
  *     --timeout 900000 --exit test/engine/day2/beanstalk.scenario.ts
  */
@@ -19,6 +19,7 @@ import { RELEASE_CONFIG, dockerrun, releaseConfig, versionLabel } from "../../..
 import { Stack, ok } from "../cli";
 import type { ApplicationRecord, EnvironmentRecord } from "../fakes/aws/elasticbeanstalk";
 import type { BucketRecord } from "../fakes/aws/s3";
+import { withPack } from "../policyPack";
 import { HEROKU_KEY, World } from "./world";
 import { awsRecordOf, currentSecret, currentVersionId, ecrDigest, liveAws, retainedResources, secretRecord, setStrings, sha256, tagOf } from "./awsState";
 
@@ -106,7 +107,7 @@ describe("day 2 of a Beanstalk stack promoted from dev", function () {
         await setStrings(eb, { "app.env.FORCE_HTTPS": "1" });
         await eb.setConfig("secretKey", SECRETS[0], { secret: true });
         await logins(eb);
-        ok(await eb.up(), "pulumi up prod-beanstalk");
+        await withPack(eb, "up");
 
         assertRuns(imageA);
         assert.strictEqual(setting("aws:elbv2:listener:443", "SSLCertificateArns"), CERTIFICATE);
@@ -117,7 +118,7 @@ describe("day 2 of a Beanstalk stack promoted from dev", function () {
     });
 
     it("a second preview is empty", async () => {
-        ok(await eb.cli(["preview", "--expect-no-changes", "--diff"]), "pulumi preview --expect-no-changes prod-beanstalk");
+        await withPack(eb, "preview", [], ["--expect-no-changes", "--diff"]);
     });
 
     it("the same promotion again changes nothing", async () => {

@@ -16,6 +16,7 @@ import * as assert from "assert";
 import { getManifest } from "../../pipeline/docker";
 import { basic } from "../clouds";
 import { ok, type Stack } from "../cli";
+import { withPack } from "../policyPack";
 import type { LogEntry } from "../fakes/framework";
 import { HEROKU_KEY, World } from "./world";
 
@@ -70,7 +71,8 @@ describe("day 2: the dev stack (Cloud Run + Heroku)", function () {
     }
 
     it("first up: the APIs, the repository, one push, the secret, the runtime account and one revision; the Heroku app released", async () => {
-        ok(await dev.up(), "pulumi up dev");
+        // With the policy pack: dev holds every policy as it is deployed (test/engine/policyPack.ts).
+        await withPack(dev, "up");
         first = (await dev.outputs()) as unknown as Outputs;
         const run = first.deployments["gcp-cloudrun"];
         assert.strictEqual(run.imageId, first.imageId);
@@ -116,7 +118,7 @@ describe("day 2: the dev stack (Cloud Run + Heroku)", function () {
     });
 
     it("a repeat preview has no changes", async () => {
-        ok(await dev.cli(["preview", "--expect-no-changes", "--diff"]), "preview --expect-no-changes dev");
+        await withPack(dev, "preview", [], ["--expect-no-changes", "--diff"]);
     });
 
     it("an app change: one build, one push per registry, only the services updated", async () => {

@@ -18,6 +18,7 @@ import * as assert from "assert";
 import { EXPRESS_INFRASTRUCTURE_POLICY, type ExpressServiceRecord, type Revision } from "../fakes/aws/ecsExpress";
 import type { RoleRecord } from "../fakes/aws/iam";
 import { Stack, ok, run } from "../cli";
+import { withPack } from "../policyPack";
 import { World } from "./world";
 import { awsRecordOf, currentVersionId, ecrDigest, liveAws, retainedResources, secretRecord, tagOf } from "./awsState";
 
@@ -76,9 +77,7 @@ describe("day 2 of an ECS Express stack", function () {
         });
         world.stacks.push(stack);
         await stack.setConfig("secretKey", SECRET, { secret: true });
-        const up = await stack.up();
-        if (up.code !== 0) console.log(`      first up failed:\n${(up.stdout + up.stderr).split("\n").filter((l) => /error/i.test(l)).join("\n")}`);
-        ok(up, "pulumi up prod-express");
+        await withPack(stack, "up");
         const out = await outputs();
         imageA = out.imageId;
         assertRuns(imageA);
@@ -106,7 +105,7 @@ describe("day 2 of an ECS Express stack", function () {
     });
 
     it("a second preview is empty", async () => {
-        ok(await stack.cli(["preview", "--expect-no-changes", "--diff"]), "pulumi preview --expect-no-changes prod-express");
+        await withPack(stack, "preview", [], ["--expect-no-changes", "--diff"]);
     });
 
     it("scripts/verify.sh asks the endpoint's /healthcheck (no fake serves one)", async () => {

@@ -12,13 +12,14 @@
  * ECR_HOST), so the pulls of a promotion or a pin log in through `onedigest:registryAuth` with the
  * stand-ins' logins (the same tokens the fakes hand out as the gcloud token and ECR's password).
  *
- * Not in the suite (test/engine/.mocharc.json picks `*.test.ts`): run it with
+ * In the real-engine stage (test/engine/.mocharc.json); alone, with scripts/docker-env.sh's environment:
  *   npx mocha --no-config -r ts-node/register/transpile-only --node-option no-experimental-strip-types \
  *     --timeout 900000 --exit test/engine/day2/prod.scenario.ts
  */
 import * as assert from "assert";
 
 import { ok, run, type Stack } from "../cli";
+import { withPack } from "../policyPack";
 import type { AlarmRecord, DashboardRecord } from "../fakes/aws/cloudwatch";
 import type { SubscriptionRecord, TopicRecord } from "../fakes/aws/sns";
 import type { ServiceRecord as RunService, RevisionRecord } from "../fakes/gcp/cloudrunv2";
@@ -33,6 +34,8 @@ const DOMAIN = "app.example.com";
 const PROD_RUN = "my-prod-project/europe-west1/onedigest-prod";
 /** Where prod's alarms go (docs/monitoring.md: `onedigest:alerts.email`). */
 const ALERT_EMAIL = "oncall@example.com";
+/** The advisory policies prod does not hold (docs/policy.md, what the pack finds): the program sets no enableDeletionProtection on its load balancer. */
+const PROD_ADVISORIES = ["prod-alb-deletion-protection"];
 const ECS_ALARMS = ["unhealthy", "errors", "latency"].map((role) => `onedigest-prod-ecs-${role}`);
 
 interface Outputs {
@@ -105,7 +108,8 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
         await prod.setConfig("ecs.domain", DOMAIN, { path: true });
         await loginsFor(prod);
         await prod.setConfig("alerts.email", ALERT_EMAIL, { path: true });
-        ok(await prod.up(), "pulumi up prod");
+        // With the policy pack, which finds what docs/policy.md says it finds: no deletion protection on the load balancer.
+        await withPack(prod, "up", PROD_ADVISORIES);
 
         assertProdRuns(imageA);
         assert.deepStrictEqual(revisions(clouds(), "onedigest-prod"), ["1 ACTIVE"]);
@@ -166,7 +170,7 @@ describe("day 2 of prod: ECS + Cloud Run promoted from dev", function () {
 
     it("a second preview of each stack is empty", async () => {
         ok(await dev.cli(["preview", "--expect-no-changes", "--diff"]), "pulumi preview --expect-no-changes dev");
-        ok(await prod.cli(["preview", "--expect-no-changes", "--diff"]), "pulumi preview --expect-no-changes prod");
+        await withPack(prod, "preview", PROD_ADVISORIES, ["--expect-no-changes", "--diff"]);
     });
 
     it("the same promotion again changes nothing in either cloud", async () => {
