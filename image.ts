@@ -39,6 +39,16 @@ export function tagFor(imageId: string): string {
     return imageId.replace(":", "-");
 }
 
+/**
+ * The local name a build is tagged with, `<app>:<version>-<stack>`: each stack writes only its own,
+ * so two stacks building on one engine at once cannot take each other's bits. The local tag reads
+ * the build's name right after it; a name two stacks share could hold the other stack's build by
+ * then. Characters a Docker tag cannot hold become "-", and the tag is cut at Docker's 128.
+ */
+export function buildName(app: string, version: string, stack: string): string {
+    return `${app}:${`${version}-${stack}`.replace(/[^\w.-]/g, "-").slice(0, 128)}`;
+}
+
 /** Asserts a resolved image ID has the identity shape; a wrong value here would deploy the wrong bits. */
 export function checkImageId(imageId: string, what: string): string {
     if (!IMAGE_ID.test(imageId)) throw new Error(`${what} is not an image ID (sha256:<64 hex>): ${JSON.stringify(imageId)}`);
@@ -214,7 +224,7 @@ export function resolveImage(config: ImageConfig, app: AppConfig, registries: Re
             const image = new docker.Image(
                 `${app.name}-image`,
                 {
-                    imageName: `${app.name}:${version}`,
+                    imageName: buildName(app.name, version, pulumi.getStack()),
                     skipPush: true,
                     build: {
                         context: APP_DIR,

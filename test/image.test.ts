@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { buildArgs, checkImageId, checkPulled, commitSha, localRef, lookUpImage, promotedRef, repositoryOf, tagFor } from "../image";
+import { buildArgs, buildName, checkImageId, checkPulled, commitSha, localRef, lookUpImage, promotedRef, repositoryOf, tagFor } from "../image";
 
 const ID = `sha256:${"ab".repeat(32)}`;
 
@@ -29,6 +29,16 @@ describe("image helpers", () => {
         assert.throws(() => tagFor("latest"), /not an image ID/);
         assert.strictEqual(checkImageId(ID, "x"), ID);
         assert.throws(() => checkImageId("sha256:short", "the built image's ID"), /^Error: the built image's ID is not an image ID \(sha256:<64 hex>\): "sha256:short"$/);
+    });
+
+    it("names a build after its app, version and stack, as a Docker tag can hold them", () => {
+        assert.strictEqual(buildName("onedigest", "0.1.0", "dev"), "onedigest:0.1.0-dev");
+        // Semver build metadata and anything else a tag refuses become "-"; "_" and "." stay.
+        assert.strictEqual(buildName("shop", "1.2.0+build.7", "prod_eu.2"), "shop:1.2.0-build.7-prod_eu.2");
+        // Docker takes at most 128 characters after the colon.
+        const long = buildName("shop", "1.0.0", "s".repeat(200));
+        assert.strictEqual(long, `shop:1.0.0-${"s".repeat(122)}`);
+        assert.strictEqual(long.split(":")[1].length, 128);
     });
 
     it("promotes the first registry image of another stack, never a local one", () => {

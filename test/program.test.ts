@@ -236,10 +236,10 @@ describe("program: the image's resources", () => {
         run = await runProgram({ targets: ["gcp-cloudrun"], ...GCP });
     });
 
-    it("builds app/Dockerfile into a local image named <app>:<version>, pushed by nobody but the targets", () => {
+    it("builds app/Dockerfile into a local image named <app>:<version>-<stack>, pushed by nobody but the targets", () => {
         const [image] = run.ofType("docker:index/image:Image");
         const version = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-        assert.strictEqual(image.inputs.imageName, `onedigest:${version}`);
+        assert.strictEqual(image.inputs.imageName, `onedigest:${version}-test`);
         assert.strictEqual(image.inputs.skipPush, true);
         const build = image.inputs.build as Record<string, unknown>;
         assert.strictEqual(build.context, path.join(ROOT, "app"));
